@@ -1,0 +1,263 @@
+"""The fine-tuning loop of the BERT intent classifier.
+
+Kept apart from the Rasa component so that the loop reads like Hugging Face's
+`run_classification.py`: split, batch, AdamW with linear warm-up and decay, evaluate each
+epoch, keep the best weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import random
+import time
+from collections import Counter
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+from transformers import (
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    get_linear_schedule_with_warmup,
+)
+
+from bot.nlu.device import autocast_dtype
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingSettings:
+    """What the loop needs from the component config (defaults live in the component)."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    weight_decay: float
+    warmup_ratio: float
+    max_seq_length: int
+    validation_fraction: float
+    min_examples_for_validation: int
+    early_stopping_patience: int
+    random_seed: int
+    mixed_precision: bool
+    show_progress_bar: bool
+
+
+@dataclass
+class TrainingReport:
+    """What happened during training, for the log and for tests."""
+
+    device: str
+    seconds: float
+    epochs_run: int
+    train_examples: int
+    validation_examples: int
+    best_validation_accuracy: float | None
+    losses: list[float] = field(default_factory=list)
+
+
+def seed_everything(seed: int) -> None:
+    """Make CPU training repeatable: same data order, same initial head, same dropout."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def stratified_split(
+    labels: list[int], fraction: float, min_examples: int, seed: int
+) -> tuple[list[int], list[int]]:
+    """Indices for training and held-out validation, stratified by intent.
+
+    Early stopping needs a validation set that has every intent; with little data we train on
+    everything instead (and run the configured number of epochs).
+    """
+    indices = list(range(len(labels)))
+    counts = Counter(labels)
+    n_validation = int(round(len(labels) * fraction))
+    if (
+        fraction <= 0
+        or len(labels) < min_examples
+        or min(counts.values()) < 2
+        or n_validation < len(counts)
+    ):
+        return indices, []
+    from sklearn.model_selection import train_test_split
+
+    train_idx, validation_idx = train_test_split(
+        indices, test_size=n_validation, stratify=labels, random_state=seed
+    )
+    return sorted(train_idx), sorted(validation_idx)
+
+
+def _batches(
+    tokenizer: PreTrainedTokenizerBase,
+    texts: list[str],
+    labels: list[int],
+    settings: TrainingSettings,
+    device: torch.device,
+    shuffle: bool,
+) -> DataLoader:
+    def collate(pairs: list[tuple[str, int]]) -> dict[str, torch.Tensor]:
+        # Tokenize per batch: padding to the batch's longest text, not the data set's.
+        batch = tokenizer(
+            [text for text, _ in pairs],
+            padding=True,
+            truncation=True,
+            max_length=settings.max_seq_length,
+            return_tensors="pt",
+        )
+        batch["labels"] = torch.tensor([label for _, label in pairs])
+        return dict(batch)
+
+    generator = torch.Generator().manual_seed(settings.random_seed)
+    return DataLoader(
+        list(zip(texts, labels, strict=True)),
+        batch_size=settings.batch_size,
+        shuffle=shuffle,
+        generator=generator,
+        collate_fn=collate,
+        pin_memory=device.type == "cuda",
+    )
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    return torch.autocast(device_type=device.type, dtype=dtype) if dtype else nullcontext()
+
+
+@torch.inference_mode()
+def evaluate(
+    model: PreTrainedModel, loader: DataLoader, device: torch.device, dtype: torch.dtype | None
+) -> tuple[float, float]:
+    """Accuracy and mean loss over a loader."""
+    model.eval()
+    correct, total, loss_sum = 0, 0, 0.0
+    for batch in loader:
+        batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
+        with _autocast(device, dtype):
+            output = model(**batch)
+        loss_sum += float(output.loss) * len(batch["labels"])
+        correct += int((output.logits.argmax(dim=-1) == batch["labels"]).sum())
+        total += len(batch["labels"])
+    return correct / max(total, 1), loss_sum / max(total, 1)
+
+
+def fine_tune(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    texts: list[str],
+    labels: list[int],
+    settings: TrainingSettings,
+    device: torch.device,
+) -> TrainingReport:
+    """Fine-tune `model` in place on (text, label id) pairs and return what happened."""
+    started = time.perf_counter()
+    seed_everything(settings.random_seed)
+    train_idx, validation_idx = stratified_split(
+        labels,
+        settings.validation_fraction,
+        settings.min_examples_for_validation,
+        settings.random_seed,
+    )
+    train_loader = _batches(
+        tokenizer,
+        [texts[i] for i in train_idx],
+        [labels[i] for i in train_idx],
+        settings,
+        device,
+        shuffle=True,
+    )
+    validation_loader = (
+        _batches(
+            tokenizer,
+            [texts[i] for i in validation_idx],
+            [labels[i] for i in validation_idx],
+            settings,
+            device,
+            shuffle=False,
+        )
+        if validation_idx
+        else None
+    )
+
+    model.to(device)
+    dtype = autocast_dtype(device, settings.mixed_precision)
+    # float16 needs loss scaling to keep small gradients from underflowing; bfloat16 does not.
+    scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
+    no_decay = ("bias", "LayerNorm.weight")
+    parameter_groups = [
+        {
+            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+            "weight_decay": settings.weight_decay,
+        },
+        {
+            "params": [p for n, p in model.named_parameters() if n.endswith(no_decay)],
+            "weight_decay": 0.0,
+        },
+    ]
+    optimizer = torch.optim.AdamW(parameter_groups, lr=settings.learning_rate)
+    total_steps = max(1, settings.epochs * len(train_loader))
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(settings.warmup_ratio * total_steps), total_steps
+    )
+
+    report = TrainingReport(
+        device=str(device),
+        seconds=0.0,
+        epochs_run=0,
+        train_examples=len(train_idx),
+        validation_examples=len(validation_idx),
+        best_validation_accuracy=None,
+    )
+    best_state: dict[str, torch.Tensor] | None = None
+    best_key: tuple[float, float] | None = None
+    epochs_without_improvement = 0
+
+    progress = tqdm(
+        range(settings.epochs), desc="BertIntentClassifier", disable=not settings.show_progress_bar
+    )
+    for _epoch in progress:
+        model.train()
+        epoch_loss, seen = 0.0, 0
+        for batch in train_loader:
+            batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
+            with _autocast(device, dtype):
+                loss = model(**batch).loss
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            epoch_loss += loss.item() * len(batch["labels"])
+            seen += len(batch["labels"])
+        report.epochs_run += 1
+        report.losses.append(epoch_loss / max(seen, 1))
+        postfix = {"loss": f"{report.losses[-1]:.3f}"}
+
+        if validation_loader is not None:
+            accuracy, validation_loss = evaluate(model, validation_loader, device, dtype)
+            postfix["val_acc"] = f"{accuracy:.3f}"
+            key = (accuracy, -validation_loss)
+            if best_key is None or key > best_key:
+                best_key = key
+                best_state = copy.deepcopy(model.state_dict())
+                epochs_without_improvement = 0
+            else:
+                epochs_without_improvement += 1
+        progress.set_postfix(postfix)
+        if epochs_without_improvement >= settings.early_stopping_patience > 0:
+            logger.info("Early stopping after %d epochs.", report.epochs_run)
+            break
+
+    if best_state is not None:
+        model.load_state_dict(best_state)
+        report.best_validation_accuracy = best_key[0] if best_key else None
+    model.eval()
+    report.seconds = time.perf_counter() - started
+    return report
