@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Creates .venv with Python 3.10 and installs shopdesk at the exact versions we test with
+# (constraints.txt). Safe to run again: it reinstalls only when pyproject.toml or
+# constraints.txt changed. Usage: scripts/setup.sh [--test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras=""
+[ "${1:-}" = "--test" ] && extras="[test]"
+
+python_is_310() { "$1" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; }
+
+find_python() {
+    # Rasa 3.6 runs on Python 3.8-3.10 only; we test with 3.10.
+    local candidate
+    for candidate in "${SHOPDESK_PYTHON:-}" python3.10 \
+        "$HOME"/.pyenv/versions/3.10*/bin/python3.10 /root/.pyenv/versions/3.10*/bin/python3.10 \
+        /usr/local/bin/python3.10 /usr/bin/python3.10; do
+        [ -n "$candidate" ] || continue
+        if command -v "$candidate" >/dev/null 2>&1 && python_is_310 "$candidate"; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    if command -v pyenv >/dev/null 2>&1; then
+        for version in $(pyenv versions --bare 2>/dev/null | grep '^3\.10'); do
+            candidate=$(PYENV_VERSION=$version pyenv which python3.10 2>/dev/null) || continue
+            python_is_310 "$candidate" && { echo "$candidate"; return 0; }
+        done
+    fi
+    return 1
+}
+
+if [ ! -x .venv/bin/python ] || ! python_is_310 .venv/bin/python; then
+    python=$(find_python) || {
+        echo "shopdesk needs Python 3.10 (Rasa 3.6 supports 3.8-3.10). Install it (e.g." >&2
+        echo "'pyenv install 3.10.13') or point SHOPDESK_PYTHON at a python3.10 binary." >&2
+        exit 1
+    }
+    echo "==> Creating .venv with $python"
+    rm -rf .venv
+    "$python" -m venv .venv
+fi
+
+stamp=".venv/.shopdesk-installed"
+wanted="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1) $extras"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+    echo "==> Installing shopdesk$extras and its pinned dependencies (first time: several minutes)"
+    .venv/bin/python -m pip install --quiet --upgrade "pip==26.3"
+    .venv/bin/python -m pip install --quiet --constraint constraints.txt --editable ".$extras"
+    echo "$wanted" > "$stamp"
+fi
