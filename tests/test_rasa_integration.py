@@ -1,0 +1,124 @@
+"""The classifier inside Rasa's own training and loading machinery, on a tiny random BERT:
+`rasa train nlu`, `--finetune` with `--epoch-fraction`, the training cache, `Agent` parsing."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import yaml
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+
+from tests.conftest import TOY_EXAMPLES
+
+CLASSIFIER = "bot.nlu.bert_intent_classifier.BertIntentClassifier"
+
+
+@pytest.fixture()
+def tiny_project(tmp_path: Path, tiny_bert_dir: Path, monkeypatch) -> Path:
+    monkeypatch.setenv("RASA_CACHE_DIRECTORY", str(tmp_path / "cache"))
+    config = {
+        "recipe": "default.v1",
+        "language": "en",
+        "assistant_id": "tiny",
+        "pipeline": [
+            {"name": "WhitespaceTokenizer"},
+            {
+                "name": CLASSIFIER,
+                "model_name_or_path": str(tiny_bert_dir),
+                "epochs": 30,
+                "batch_size": 8,
+                "learning_rate": 3e-3,
+                "warmup_ratio": 0.0,
+                "ranking_length": 2,
+                "show_progress_bar": False,
+            },
+        ],
+        "policies": [],
+    }
+    (tmp_path / "config.yml").write_text(yaml.safe_dump(config))
+    nlu = {
+        "version": "3.1",
+        "nlu": [
+            {"intent": intent, "examples": "".join(f"- {text}\n" for text in texts)}
+            for intent, texts in TOY_EXAMPLES.items()
+        ],
+    }
+    (tmp_path / "nlu.yml").write_text(yaml.safe_dump(nlu, sort_keys=False))
+    domain = {"version": "3.1", "intents": sorted(TOY_EXAMPLES)}
+    (tmp_path / "domain.yml").write_text(yaml.safe_dump(domain))
+    return tmp_path
+
+
+def train(project: Path, **kwargs) -> str:
+    import rasa.model_training
+
+    return rasa.model_training.train_nlu(
+        str(project / "config.yml"), str(project / "nlu.yml"), str(project / "models"), **kwargs
+    )
+
+
+def classifier_config(model: str) -> dict:
+    _, metadata = LocalModelStorage.from_model_archive(
+        Path(model).parent / "unpacked" / Path(model).name, Path(model)
+    )
+    for node in metadata.train_schema.nodes.values():
+        if node.uses.__name__ == "BertIntentClassifier":
+            return node.config
+    raise AssertionError("no BertIntentClassifier in the train schema")
+
+
+def parse(model: str, text: str) -> dict:
+    from rasa.core.agent import Agent
+    from rasa.core.channels.channel import UserMessage
+
+    processor = Agent.load(model).processor
+    return asyncio.run(processor.parse_message(UserMessage(text)))
+
+
+def test_rasa_trains_loads_and_parses_with_our_classifier(tiny_project):
+    model = train(tiny_project)
+    result = parse(model, "where is my parcel")
+    assert result["intent"]["name"] == "track_order"
+    assert [entry["name"] for entry in result["intent_ranking"]][0] == "track_order"
+    assert len(result["intent_ranking"]) == 2  # the user's ranking_length, not the default
+
+
+def test_finetune_scales_epochs_by_the_epoch_fraction(tiny_project):
+    base_model = train(tiny_project)
+    finetuned = train(tiny_project, model_to_finetune=base_model, finetuning_epoch_fraction=0.2)
+    assert finetuned != base_model
+    assert classifier_config(finetuned)["epochs"] == 6  # ceil(30 * 0.2)
+    assert parse(finetuned, "refund please")["intent"]["name"] == "get_refund"
+
+
+def test_unchanged_project_needs_no_retraining_and_changed_base_model_does(
+    tiny_project, tiny_bert_dir, tmp_path
+):
+    import rasa.model_training
+    from rasa.model_training import CODE_NEEDS_TO_BE_RETRAINED
+
+    from tests.conftest import write_tiny_bert
+
+    def dry_run() -> int:
+        return rasa.model_training.train(
+            domain=str(tiny_project / "domain.yml"),
+            config=str(tiny_project / "config.yml"),
+            training_files=[str(tiny_project / "nlu.yml")],
+            output=str(tiny_project / "models"),
+            dry_run=True,
+        ).code
+
+    train(tiny_project)
+    assert dry_run() == 0
+
+    # Same config, but the base model directory now holds other weights.
+    other_base = write_tiny_bert(tmp_path / "other-base", hidden_size=16)
+    config = yaml.safe_load((tiny_project / "config.yml").read_text())
+    config["pipeline"][1]["model_name_or_path"] = str(other_base)
+    (tiny_project / "config.yml").write_text(yaml.safe_dump(config))
+    train(tiny_project)
+    assert dry_run() == 0
+    write_tiny_bert(other_base, hidden_size=32)
+    assert dry_run() & CODE_NEEDS_TO_BE_RETRAINED
