@@ -1,4 +1,4 @@
-"""The `shopdesk` command: `shopdesk up` runs the whole bot, `shopdesk train` trains when needed."""
+"""The `shopdesk` command: run the bot, train when needed, manage sample orders and handoffs."""
 
 from __future__ import annotations
 
@@ -22,8 +22,72 @@ def command_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_orders_init(args: argparse.Namespace) -> int:
+    from bot.orders import create_sample_orders, orders_db_url
+
+    if args.if_missing and sample_orders_exist():
+        return 0
+    count = create_sample_orders(orders_db_url(), count=args.count)
+    print(f"Created {count} sample orders in {orders_db_url()}")
+    return 0
+
+
+def sample_orders_exist() -> bool:
+    from sqlalchemy import inspect
+
+    from bot.orders import OrderBook
+
+    return inspect(OrderBook().engine).has_table("orders")
+
+
+def command_handoff_list(args: argparse.Namespace) -> int:
+    from bot.records import Records
+
+    requests = Records().open_handoffs()
+    for request in requests:
+        print(
+            f"{request.created_at:%Y-%m-%d %H:%M}  {request.conversation_id}  {request.reason}"
+            f"  {request.status}  {(request.last_message or '')[:60]!r}"
+        )
+    if not requests:
+        print("No open handoff requests.")
+    return 0
+
+
+def command_handoff_release(args: argparse.Namespace) -> int:
+    """Give the conversation back to the bot: Rasa's ConversationResumed, then close it."""
+    import json
+    import urllib.parse
+    import urllib.request
+
+    from bot.records import Records
+
+    url = (
+        f"{args.rasa_url}/conversations/{urllib.parse.quote(args.conversation_id, safe='')}"
+        "/tracker/events"
+    )
+    if args.token:
+        url += f"?token={urllib.parse.quote(args.token)}"
+    request = urllib.request.Request(
+        url,
+        # Resume, then listen: the bot's last action was the handoff, and without an
+        # action_listen the next message would be read as a reply to it.
+        data=json.dumps(
+            [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+    closed = Records().release(args.conversation_id)
+    print(f"Resumed {args.conversation_id}; closed {closed} handoff request(s).")
+    return 0
+
+
 def command_up(args: argparse.Namespace) -> int:
     model = train_if_needed()
+    if not sample_orders_exist():
+        command_orders_init(argparse.Namespace(if_missing=True, count=200))
     processes = []
 
     def shut_down(signum: int, _frame: object) -> None:
@@ -77,6 +141,23 @@ def build_parser() -> argparse.ArgumentParser:
     train = subcommands.add_parser("train", help="`rasa train` unless the model is up to date")
     train.add_argument("--force", action="store_true", help="train even if nothing changed")
     train.set_defaults(handler=command_train)
+    orders = subcommands.add_parser("orders", help="the demo store's sample orders")
+    orders_commands = orders.add_subparsers(dest="orders_command", required=True)
+    init = orders_commands.add_parser("init", help="(re)create the sample orders database")
+    init.add_argument("--count", type=int, default=200)
+    init.add_argument("--if-missing", action="store_true", help="only when there is none")
+    init.set_defaults(handler=command_orders_init)
+
+    handoff = subcommands.add_parser("handoff", help="conversations handed to a person")
+    handoff_commands = handoff.add_subparsers(dest="handoff_command", required=True)
+    handoff_commands.add_parser("list", help="open requests").set_defaults(
+        handler=command_handoff_list
+    )
+    release = handoff_commands.add_parser("release", help="give a conversation back to the bot")
+    release.add_argument("conversation_id")
+    release.add_argument("--rasa-url", default="http://localhost:5005")
+    release.add_argument("--token", default=None, help="Rasa HTTP API token, if one is set")
+    release.set_defaults(handler=command_handoff_release)
     return parser
 
 

@@ -51,11 +51,15 @@ def tiny_project(tmp_path: Path, tiny_bert_dir: Path, monkeypatch) -> Path:
     return tmp_path
 
 
-def train(project: Path, **kwargs) -> str:
+def train(project: Path, name: str = "model", **kwargs) -> str:
     import rasa.model_training
 
     return rasa.model_training.train_nlu(
-        str(project / "config.yml"), str(project / "nlu.yml"), str(project / "models"), **kwargs
+        str(project / "config.yml"),
+        str(project / "nlu.yml"),
+        str(project / "models"),
+        fixed_model_name=name,
+        **kwargs,
     )
 
 
@@ -86,8 +90,10 @@ def test_rasa_trains_loads_and_parses_with_our_classifier(tiny_project):
 
 
 def test_finetune_scales_epochs_by_the_epoch_fraction(tiny_project):
-    base_model = train(tiny_project)
-    finetuned = train(tiny_project, model_to_finetune=base_model, finetuning_epoch_fraction=0.2)
+    base_model = train(tiny_project, "base")
+    finetuned = train(
+        tiny_project, "finetuned", model_to_finetune=base_model, finetuning_epoch_fraction=0.2
+    )
     assert finetuned != base_model
     assert classifier_config(finetuned)["epochs"] == 6  # ceil(30 * 0.2)
     assert parse(finetuned, "refund please")["intent"]["name"] == "get_refund"
@@ -101,16 +107,20 @@ def test_unchanged_project_needs_no_retraining_and_changed_base_model_does(
 
     from tests.conftest import write_tiny_bert
 
-    def dry_run() -> int:
+    def train_project(dry_run: bool = False) -> int:
         return rasa.model_training.train(
             domain=str(tiny_project / "domain.yml"),
             config=str(tiny_project / "config.yml"),
             training_files=[str(tiny_project / "nlu.yml")],
             output=str(tiny_project / "models"),
-            dry_run=True,
+            dry_run=dry_run,
         ).code
 
-    train(tiny_project)
+    def dry_run() -> int:
+        return train_project(dry_run=True)
+
+    assert dry_run() & CODE_NEEDS_TO_BE_RETRAINED  # nothing trained yet
+    train_project()
     assert dry_run() == 0
 
     # Same config, but the base model directory now holds other weights.
@@ -118,7 +128,7 @@ def test_unchanged_project_needs_no_retraining_and_changed_base_model_does(
     config = yaml.safe_load((tiny_project / "config.yml").read_text())
     config["pipeline"][1]["model_name_or_path"] = str(other_base)
     (tiny_project / "config.yml").write_text(yaml.safe_dump(config))
-    train(tiny_project)
+    train_project()
     assert dry_run() == 0
     write_tiny_bert(other_base, hidden_size=32)
     assert dry_run() & CODE_NEEDS_TO_BE_RETRAINED

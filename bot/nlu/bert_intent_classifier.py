@@ -65,8 +65,8 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
             "device": "auto",
             # bfloat16/float16 autocast on a GPU; ignored on the CPU.
             "mixed_precision": True,
-            EPOCHS: 12,
-            "batch_size": 32,
+            EPOCHS: 15,
+            "batch_size": 16,
             "learning_rate": 1e-4,
             "weight_decay": 0.01,
             "warmup_ratio": 0.1,
@@ -74,7 +74,7 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
             # Stratified held-out share used for early stopping when the data is large enough.
             "validation_fraction": 0.1,
             "min_examples_for_validation": 200,
-            "early_stopping_patience": 3,
+            "early_stopping_patience": 4,
             "random_seed": 42,
             "inference_batch_size": 64,
             RANKING_LENGTH: LABEL_RANKING_LENGTH,

@@ -1,0 +1,168 @@
+"""Answers from the FAQ templates, with order look-ups, and the BM25 fallback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.handoff import hand_off
+from actions.shared import resources
+from bot.records import REPEATED_FALLBACK
+
+ORDER_FORM = "order_form"
+HELPFUL_BUTTONS = [
+    {"title": "Yes, that helped", "payload": "/affirm"},
+    {"title": "No, it didn't", "payload": "/deny"},
+]
+
+
+def intent_of(event: dict[str, Any]) -> str | None:
+    return ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+
+
+def question_intent(tracker: Tracker) -> str | None:
+    """The intent being answered.
+
+    Right after the order form finished, that is the question which opened the form (the
+    latest message may only have been the order number); otherwise the latest message's.
+    """
+    events = tracker.events
+    previous_action = next(
+        (e.get("name") for e in reversed(events) if e.get("event") == "action"), None
+    )
+    if previous_action == ORDER_FORM:
+        for index in range(len(events) - 1, -1, -1):
+            event = events[index]
+            if event.get("event") == "active_loop" and event.get("name") == ORDER_FORM:
+                opener = next(
+                    (e for e in reversed(events[:index]) if e.get("event") == "user"), None
+                )
+                if opener is not None:
+                    return intent_of(opener)
+                break
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def last_bot_source(tracker: Tracker, kind: str | None = None) -> dict[str, Any]:
+    """Why the bot's latest message (of `kind`, if given) was said: its `answer_source`."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "bot":
+            continue
+        source = (event.get("metadata") or {}).get("answer_source") or {}
+        if kind is None or source.get("kind") == kind:
+            return source
+    return {}
+
+
+class ActionAnswer(Action):
+    """Answer the customer's question from its FAQ template."""
+
+    def name(self) -> str:
+        return "action_answer"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        shared = resources()
+        intent = question_intent(tracker)
+        answer = shared.faq.answer_for(intent) if intent else None
+        if answer is None:
+            return retrieve_answer(dispatcher, tracker)
+        slots = tracker.current_slot_values()
+        missing = shared.faq.missing_slot(answer, slots)
+        if missing:
+            dispatcher.utter_message(
+                text=shared.faq.asks[missing], answer_source={"kind": "ask", "slot": missing}
+            )
+            return []
+        order = None
+        if "order_number" in answer.requires:
+            order = shared.orders.find(str(slots["order_number"]))
+        dispatcher.utter_message(
+            text=shared.faq.render(answer, slots, order),
+            answer_source={"kind": "template", "id": answer.source_id, "intent": intent},
+        )
+        if "order_number" in answer.requires and order is None:
+            return [SlotSet("order_number", None)]  # ask again next time, not reuse a typo
+        return []
+
+
+def retrieve_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+    """The best past agent reply above the threshold; else rephrase, then a person."""
+    shared = resources()
+    text = tracker.latest_message.get("text") or ""
+    hit = shared.search.best(text)
+    if hit is not None:
+        dispatcher.utter_message(
+            text=hit.transcript.answer,
+            answer_source={
+                "kind": "retrieval",
+                "id": f"transcript:{hit.transcript.id}",
+                "score": round(hit.score, 3),
+            },
+        )
+        dispatcher.utter_message(
+            text="Did this answer your question?",
+            buttons=HELPFUL_BUTTONS,
+            answer_source={"kind": "feedback_request"},
+        )
+        return []
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if intent == "out_of_scope":
+        dispatcher.utter_message(
+            response="utter_out_of_scope", answer_source={"kind": "out_of_scope"}
+        )
+        return []
+    if last_bot_source(tracker).get("kind") == "rephrase":
+        return hand_off(dispatcher, tracker, REPEATED_FALLBACK)
+    dispatcher.utter_message(response="utter_please_rephrase", answer_source={"kind": "rephrase"})
+    return []
+
+
+class ActionRetrieveAnswer(Action):
+    """The classifier was unsure, or the question is off our intents: search past answers."""
+
+    def name(self) -> str:
+        return "action_retrieve_answer"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        return retrieve_answer(dispatcher, tracker)
+
+
+class ActionAskOrderNumber(Action):
+    """The order form's question, worded in data/faq.yml like every other answer."""
+
+    def name(self) -> str:
+        return "action_ask_order_number"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(
+            text=resources().faq.asks["order_number"],
+            answer_source={"kind": "ask", "slot": "order_number"},
+        )
+        return []
+
+
+class ValidateOrderForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_order_form"
+
+    def validate_order_number(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> dict[str, Any]:
+        number = "".join(ch for ch in str(value or "") if ch.isdigit())
+        if len(number) == 6:
+            return {"order_number": number}
+        dispatcher.utter_message(text="Order numbers have six digits, like 482913.")
+        return {"order_number": None}

@@ -1,0 +1,42 @@
+"""Handing a conversation to a person: tell the customer, record the request, go quiet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.shared import resources
+from bot.records import ASKED_FOR_HUMAN, COMPLAINT
+
+
+def hand_off(
+    dispatcher: CollectingDispatcher, tracker: Tracker, reason: str
+) -> list[dict[str, Any]]:
+    """Record why, say a person takes over, and pause the bot until staff resume it."""
+    shared = resources()
+    request_id = shared.records.request_handoff(
+        tracker.sender_id, reason, tracker.latest_message.get("text")
+    )
+    dispatcher.utter_message(
+        text=shared.faq.handoff_text(),
+        answer_source={"kind": "handoff", "reason": reason, "request_id": request_id},
+    )
+    # Rasa's own pause: messages are still logged, but no action is predicted until a
+    # ConversationResumed event (`shopdesk handoff release`, or the HTTP API).
+    return [ConversationPaused()]
+
+
+class ActionHandoff(Action):
+    def name(self) -> str:
+        return "action_handoff"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        return hand_off(
+            dispatcher, tracker, COMPLAINT if intent == "complaint" else ASKED_FOR_HUMAN
+        )

@@ -1,0 +1,41 @@
+"""What the actions answer from, loaded once per action-server process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import yaml
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.faq import FaqBook, FaqError
+from bot.orders import OrderBook
+from bot.project import PROJECT_ROOT
+from bot.records import Records
+from bot.retrieval.search import TranscriptSearch
+from bot.retrieval.transcripts import TranscriptFileError
+
+
+@dataclass(frozen=True)
+class Resources:
+    faq: FaqBook
+    search: TranscriptSearch
+    orders: OrderBook
+    records: Records
+
+
+@lru_cache(maxsize=1)
+def resources() -> Resources:
+    """Load and check everything; an unusable file is an ImportError, which stops rasa-sdk."""
+    try:
+        intents = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["intents"]
+        return Resources(
+            faq=FaqBook.load(
+                PROJECT_ROOT / "data" / "faq.yml", PROJECT_ROOT / "data" / "store.yml", intents
+            ),
+            search=TranscriptSearch(PROJECT_ROOT / "data" / "transcripts"),
+            orders=OrderBook(),
+            records=Records(),
+        )
+    except (FaqError, TranscriptFileError, OSError, SQLAlchemyError, yaml.YAMLError) as error:
+        raise ImportError(f"shopdesk actions cannot start: {error}") from error

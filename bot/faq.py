@@ -1,0 +1,179 @@
+"""FAQ answer templates (data/faq.yml) filled from the store profile, slots and orders.
+
+Loaded and checked once at start-up: a template that does not compile, uses a name that does
+not exist, or an intent without an answer stops the action server with an error naming the
+entry, instead of a half-loaded server that fails on a customer's question.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+from jinja2.sandbox import SandboxedEnvironment
+
+from bot.orders import CANCELLED, DELIVERED, DISPATCHED, PROCESSING, RETURNED, OrderView
+
+# Intents the dialogue answers without a template: chit-chat and the way to a person.
+NOT_TEMPLATED = {
+    "greet",
+    "goodbye",
+    "thank_you",
+    "affirm",
+    "deny",
+    "bot_challenge",
+    "out_of_scope",
+    "contact_human_agent",
+}
+
+
+class FaqError(ValueError):
+    """data/faq.yml (or the store profile) cannot be used; the message names the place."""
+
+
+@dataclass(frozen=True)
+class FaqAnswer:
+    intent: str
+    requires: tuple[str, ...]
+    template: jinja2.Template
+
+    @property
+    def source_id(self) -> str:
+        return f"faq:{self.intent}"
+
+
+def _environment() -> SandboxedEnvironment:
+    # Sandboxed: the file is edited by staff, not developers. No autoescape: plain text out.
+    # StrictUndefined: a misspelt name is an error at start-up, never an empty placeholder.
+    return SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise FaqError(f"{path}: file not found") from error
+    except yaml.YAMLError as error:
+        raise FaqError(f"{path}: not valid YAML: {error}") from error
+
+
+def example_orders() -> list[OrderView | None]:
+    """One order in every state the templates must handle, and no order at all."""
+    base = OrderView(
+        number="123456",
+        status=PROCESSING,
+        placed_on=dt.date(2025, 3, 3),
+        shipping_method="Standard",
+        carrier="DHL",
+        tracking_code="DH1234567890",
+        estimated_delivery=dt.date(2025, 3, 7),
+        delivered_on=dt.date(2025, 3, 7),
+        total=Decimal("98.00"),
+        currency="EUR",
+        refund_status=None,
+        refund_amount=Decimal("49.00"),
+        refund_updated_on=dt.date(2025, 3, 20),
+        items=("1 x Linen duvet cover, sage (double)",),
+    )
+    orders: list[OrderView | None] = [None]
+    for status in (PROCESSING, DISPATCHED, DELIVERED, CANCELLED, RETURNED):
+        for refund in (None, "requested", "received", "refunded"):
+            orders.append(replace(base, status=status, refund_status=refund))
+    return orders
+
+
+class FaqBook:
+    """The checked answer templates, ready to render."""
+
+    def __init__(
+        self,
+        answers: dict[str, FaqAnswer],
+        asks: dict[str, str],
+        store: dict[str, Any],
+        handoff: jinja2.Template,
+    ) -> None:
+        self.answers = answers
+        self.asks = asks
+        self.store = store
+        self.handoff = handoff
+
+    @classmethod
+    def load(cls, faq_path: Path, store_path: Path, intents: list[str]) -> FaqBook:
+        """Read and check data/faq.yml against the domain's intents; raise FaqError if unfit."""
+        store = _read_yaml(store_path)
+        if not isinstance(store, dict):
+            raise FaqError(f"{store_path}: expected a mapping of store facts")
+        raw = _read_yaml(faq_path)
+        if not isinstance(raw, dict) or not isinstance(raw.get("answers"), dict):
+            raise FaqError(f"{faq_path}: expected an 'answers:' mapping")
+        asks = raw.get("asks") or {}
+        environment = _environment()
+        answers: dict[str, FaqAnswer] = {}
+        for intent, entry in raw["answers"].items():
+            where = f"{faq_path}: answers.{intent}"
+            if intent not in intents:
+                raise FaqError(f"{where}: '{intent}' is not an intent in domain.yml")
+            if not isinstance(entry, dict) or not isinstance(entry.get("template"), str):
+                raise FaqError(f"{where}: needs a 'template:' text")
+            requires = tuple(entry.get("requires") or ())
+            for slot in requires:
+                if slot not in asks:
+                    raise FaqError(f"{where}: requires '{slot}' but asks.{slot} is missing")
+            try:
+                template = environment.from_string(entry["template"])
+            except jinja2.TemplateSyntaxError as error:
+                raise FaqError(f"{where}: line {error.lineno}: {error.message}") from error
+            answers[intent] = FaqAnswer(intent, requires, template)
+        missing = sorted(set(intents) - NOT_TEMPLATED - set(answers))
+        if missing:
+            raise FaqError(f"{faq_path}: no answer for intent(s) {', '.join(missing)}")
+        if not isinstance(raw.get("handoff"), str):
+            raise FaqError(f"{faq_path}: needs a 'handoff:' text (said when a person takes over)")
+        try:
+            handoff = environment.from_string(raw["handoff"])
+        except jinja2.TemplateSyntaxError as error:
+            raise FaqError(f"{faq_path}: handoff: line {error.lineno}: {error.message}") from error
+        book = cls(answers, asks, store, handoff)
+        book._check_every_template_renders(faq_path)
+        return book
+
+    def _check_every_template_renders(self, faq_path: Path) -> None:
+        try:
+            self.handoff_text()
+        except jinja2.TemplateError as error:
+            raise FaqError(f"{faq_path}: handoff: {error}") from error
+        slots = {slot: "123456" for slot in self.asks} | {"email": "someone@example.org"}
+        for answer in self.answers.values():
+            orders = example_orders() if "order_number" in answer.requires else [None]
+            for order in orders:
+                try:
+                    self._render(answer, slots, order)
+                except jinja2.TemplateError as error:
+                    state = f" (order {order.status}/{order.refund_status})" if order else ""
+                    raise FaqError(
+                        f"{faq_path}: answers.{answer.intent}{state}: {error}"
+                    ) from error
+
+    def answer_for(self, intent: str) -> FaqAnswer | None:
+        return self.answers.get(intent)
+
+    def missing_slot(self, answer: FaqAnswer, slots: dict[str, Any]) -> str | None:
+        """The first slot the answer needs that the conversation has not given yet."""
+        return next((slot for slot in answer.requires if not slots.get(slot)), None)
+
+    def render(
+        self, answer: FaqAnswer, slots: dict[str, Any], order: OrderView | None = None
+    ) -> str:
+        return self._render(answer, slots, order)
+
+    def handoff_text(self) -> str:
+        return " ".join(self.handoff.render(store=self.store).split())
+
+    def _render(self, answer: FaqAnswer, slots: dict[str, Any], order: OrderView | None) -> str:
+        text = answer.template.render(store=self.store, slots=slots, order=order)
+        return " ".join(text.split())

@@ -1,0 +1,140 @@
+"""What the action server records for support staff: handoff requests and answer feedback.
+
+Stored through SQLAlchemy in shopdesk's own database (`SHOPDESK_DB_URL`, a SQLite file by
+default); the dialog itself is kept by Rasa's tracker store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import Boolean, Column, DateTime, Float, Integer, String, Text
+from sqlalchemy.orm import Session, declarative_base
+
+from bot.database import engine_for
+from bot.project import PROJECT_ROOT
+
+DEFAULT_DB_URL = f"sqlite:///{PROJECT_ROOT / '.shopdesk' / 'shopdesk.db'}"
+
+Base = declarative_base()
+
+# Why a conversation went to a person.
+ASKED_FOR_HUMAN = "asked_for_human"
+NOTHING_FOUND = "nothing_found"
+REPEATED_FALLBACK = "repeated_fallback"
+COMPLAINT = "complaint"
+HANDOFF_REASONS = (ASKED_FOR_HUMAN, NOTHING_FOUND, REPEATED_FALLBACK, COMPLAINT)
+
+OPEN, TAKEN, RELEASED = "open", "taken", "released"
+
+
+class HandoffRequest(Base):
+    __tablename__ = "handoff_requests"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    reason = Column(String(32), nullable=False)
+    last_message = Column(Text)
+    status = Column(String(16), nullable=False, default=OPEN)
+    created_at = Column(DateTime, nullable=False, default=dt.datetime.utcnow)
+    taken_by = Column(String(255))
+    closed_at = Column(DateTime)
+
+
+class AnswerFeedback(Base):
+    __tablename__ = "answer_feedback"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    answer_source = Column(String(255), nullable=False)  # e.g. transcript:t-delivery-0012
+    score = Column(Float)
+    helpful = Column(Boolean, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=dt.datetime.utcnow)
+
+
+@dataclass(frozen=True)
+class Handoff:
+    id: int
+    conversation_id: str
+    reason: str
+    last_message: str | None
+    status: str
+    created_at: dt.datetime
+
+
+def db_url() -> str:
+    return os.environ.get("SHOPDESK_DB_URL", DEFAULT_DB_URL)
+
+
+class Records:
+    """Writes and reads handoffs and feedback; creates its tables on first use."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.engine = engine_for(url or db_url())
+        Base.metadata.create_all(self.engine)
+
+    def request_handoff(self, conversation_id: str, reason: str, last_message: str | None) -> int:
+        if reason not in HANDOFF_REASONS:
+            raise ValueError(f"unknown handoff reason '{reason}'")
+        with Session(self.engine) as session, session.begin():
+            request = HandoffRequest(
+                conversation_id=conversation_id,
+                reason=reason,
+                last_message=(last_message or "")[:2000],
+            )
+            session.add(request)
+            session.flush()
+            return request.id
+
+    def open_handoffs(self) -> list[Handoff]:
+        with Session(self.engine) as session:
+            rows = (
+                session.query(HandoffRequest)
+                .filter(HandoffRequest.status != RELEASED)
+                .order_by(HandoffRequest.created_at)
+                .all()
+            )
+            return [
+                Handoff(r.id, r.conversation_id, r.reason, r.last_message, r.status, r.created_at)
+                for r in rows
+            ]
+
+    def release(self, conversation_id: str) -> int:
+        """Close every open request of a conversation; returns how many were open."""
+        with Session(self.engine) as session, session.begin():
+            rows = (
+                session.query(HandoffRequest)
+                .filter(
+                    HandoffRequest.conversation_id == conversation_id,
+                    HandoffRequest.status != RELEASED,
+                )
+                .all()
+            )
+            for row in rows:
+                row.status, row.closed_at = RELEASED, dt.datetime.utcnow()
+            return len(rows)
+
+    def record_feedback(
+        self, conversation_id: str, answer_source: str, helpful: bool, score: float | None
+    ) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.add(
+                AnswerFeedback(
+                    conversation_id=conversation_id,
+                    answer_source=answer_source,
+                    helpful=helpful,
+                    score=score,
+                )
+            )
+
+    def feedback_for(self, conversation_id: str) -> list[tuple[str, bool]]:
+        with Session(self.engine) as session:
+            rows = (
+                session.query(AnswerFeedback)
+                .filter(AnswerFeedback.conversation_id == conversation_id)
+                .order_by(AnswerFeedback.id)
+                .all()
+            )
+            return [(row.answer_source, row.helpful) for row in rows]

@@ -1,0 +1,1 @@
+"""BM25 retrieval over past support transcripts (the answers' fallback)."""

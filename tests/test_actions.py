@@ -1,0 +1,246 @@
+"""The answering actions, run with rasa-sdk's own Tracker and CollectingDispatcher."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """The real project files, with the databases in a temporary folder."""
+    import os
+
+    from bot.orders import create_sample_orders
+
+    folder = tmp_path_factory.mktemp("dbs")
+    os.environ["SHOPDESK_ORDERS_DB_URL"] = f"sqlite:///{folder / 'orders.db'}"
+    os.environ["SHOPDESK_DB_URL"] = f"sqlite:///{folder / 'shopdesk.db'}"
+    create_sample_orders(os.environ["SHOPDESK_ORDERS_DB_URL"], count=30)
+    from actions.shared import resources
+
+    resources.cache_clear()
+    yield resources()
+    resources.cache_clear()
+    del os.environ["SHOPDESK_ORDERS_DB_URL"], os.environ["SHOPDESK_DB_URL"]
+
+
+def user_event(text: str, intent: str, confidence: float = 0.95) -> dict[str, Any]:
+    return {
+        "event": "user",
+        "text": text,
+        "parse_data": {"intent": {"name": intent, "confidence": confidence}, "entities": []},
+    }
+
+
+def tracker(
+    text: str,
+    intent: str,
+    slots: dict[str, Any] | None = None,
+    events: list[dict[str, Any]] | None = None,
+    sender: str = "customer-1",
+) -> Tracker:
+    latest = user_event(text, intent)
+    return Tracker(
+        sender_id=sender,
+        slots=slots or {},
+        latest_message=latest["parse_data"] | {"text": text},
+        events=(events or []) + [latest],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def run(action, tracker_: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    events = action.run(dispatcher, tracker_, {})
+    return dispatcher.messages, events
+
+
+def test_template_answer_records_its_source(shared):
+    from actions.answers import ActionAnswer
+
+    messages, events = run(ActionAnswer(), tracker("what can I pay with", "check_payment_methods"))
+    assert "PayPal" in messages[0]["text"]
+    assert messages[0]["answer_source"] == {
+        "kind": "template",
+        "id": "faq:check_payment_methods",
+        "intent": "check_payment_methods",
+    }
+    assert events == []
+
+
+def test_order_answer_uses_the_orders_real_state(shared):
+    from actions.answers import ActionAnswer
+
+    shipped = shared.orders.find("482913")
+    messages, _ = run(
+        ActionAnswer(),
+        tracker("cancel 482913", "cancel_order", {"order_number": "482913"}),
+    )
+    assert "can't be cancelled" in messages[0]["text"] and shipped.carrier in messages[0]["text"]
+    messages, _ = run(
+        ActionAnswer(), tracker("where is 604731", "track_order", {"order_number": "604731"})
+    )
+    assert "being packed" in messages[0]["text"]
+
+
+def test_unknown_order_number_is_helpful_and_forgotten(shared):
+    from actions.answers import ActionAnswer
+
+    messages, events = run(
+        ActionAnswer(), tracker("where is 000001", "track_order", {"order_number": "000001"})
+    )
+    assert "can't find an order with the number 000001" in messages[0]["text"]
+    assert events == [{"event": "slot", "timestamp": None, "name": "order_number", "value": None}]
+
+
+def test_missing_order_number_is_asked_for(shared):
+    from actions.answers import ActionAnswer
+
+    messages, _ = run(ActionAnswer(), tracker("where is my parcel", "track_order"))
+    assert "order number" in messages[0]["text"]
+    assert messages[0]["answer_source"] == {"kind": "ask", "slot": "order_number"}
+
+
+def test_answer_after_the_form_uses_the_question_that_opened_it(shared):
+    from actions.answers import ActionAnswer
+
+    history = [
+        user_event("I want to cancel my order", "cancel_order"),
+        {"event": "action", "name": "order_form"},
+        {"event": "active_loop", "name": "order_form"},
+        {"event": "action", "name": "action_listen"},
+    ]
+    after = tracker("it's 604731", "nlu_fallback", {"order_number": "604731"}, history)
+    after.events += [
+        {"event": "action", "name": "order_form"},
+        {"event": "active_loop", "name": None},
+    ]
+    messages, _ = run(ActionAnswer(), after)
+    assert "free of charge" in messages[0]["text"]  # the cancel answer, not a fallback
+    assert messages[0]["answer_source"]["intent"] == "cancel_order"
+
+
+def test_retrieval_answers_from_a_past_transcript_with_feedback_buttons(shared):
+    from actions.answers import ActionRetrieveAnswer
+
+    messages, _ = run(
+        ActionRetrieveAnswer(),
+        tracker("how do I wash the linen duvet cover without it shrinking", "nlu_fallback"),
+    )
+    source = messages[0]["answer_source"]
+    assert source["kind"] == "retrieval" and source["id"].startswith("transcript:")
+    assert source["score"] >= shared.search.threshold
+    assert [b["payload"] for b in messages[1]["buttons"]] == ["/affirm", "/deny"]
+
+
+def test_nothing_found_asks_to_rephrase_then_hands_off(shared):
+    from actions.answers import ActionRetrieveAnswer
+
+    first, _ = run(ActionRetrieveAnswer(), tracker("qwzx plmk", "nlu_fallback", sender="c-2"))
+    assert first[0]["response"] == "utter_please_rephrase"
+    history = [
+        user_event("qwzx plmk", "nlu_fallback"),
+        {
+            "event": "bot",
+            "text": "Sorry...",
+            "metadata": {"answer_source": first[0]["answer_source"]},
+        },
+    ]
+    second, events = run(
+        ActionRetrieveAnswer(), tracker("vbnm tyui", "nlu_fallback", events=history, sender="c-2")
+    )
+    assert second[0]["answer_source"]["reason"] == "repeated_fallback"
+    assert events[0]["event"] == "pause"
+    assert [h.reason for h in shared.records.open_handoffs() if h.conversation_id == "c-2"] == [
+        "repeated_fallback"
+    ]
+
+
+def test_off_topic_without_a_match_gets_the_out_of_scope_answer(shared):
+    from actions.answers import ActionRetrieveAnswer
+
+    messages, events = run(
+        ActionRetrieveAnswer(), tracker("who won the chess olympiad", "out_of_scope")
+    )
+    assert messages[0]["response"] == "utter_out_of_scope" and events == []
+
+
+def test_handoff_pauses_the_conversation_and_records_the_reason(shared):
+    from actions.handoff import ActionHandoff
+
+    messages, events = run(
+        ActionHandoff(), tracker("I want a real person", "contact_human_agent", sender="c-3")
+    )
+    assert shared.faq.store["contact"]["chat_hours"] in messages[0]["text"]
+    assert events[0]["event"] == "pause"
+    [request] = [h for h in shared.records.open_handoffs() if h.conversation_id == "c-3"]
+    assert request.reason == "asked_for_human" and request.last_message == "I want a real person"
+    _, _ = run(ActionHandoff(), tracker("this is a disgrace", "complaint", sender="c-4"))
+    assert [h.reason for h in shared.records.open_handoffs() if h.conversation_id == "c-4"] == [
+        "complaint"
+    ]
+
+
+def test_feedback_is_stored_with_the_answer_it_is_about(shared):
+    from actions.feedback import ActionRecordFeedback
+
+    answered = {
+        "event": "bot",
+        "text": "Wash linen at 40°C...",
+        "metadata": {
+            "answer_source": {
+                "kind": "retrieval",
+                "id": "transcript:t-products-0001",
+                "score": 12.5,
+            }
+        },
+    }
+    messages, events = run(
+        ActionRecordFeedback(), tracker("/affirm", "affirm", events=[answered], sender="c-5")
+    )
+    assert events == [] and "Glad" in messages[0]["text"]
+    messages, events = run(
+        ActionRecordFeedback(), tracker("/deny", "deny", events=[answered], sender="c-5")
+    )
+    assert events[0]["event"] == "pause"
+    assert shared.records.feedback_for("c-5") == [
+        ("transcript:t-products-0001", True),
+        ("transcript:t-products-0001", False),
+    ]
+
+
+def test_order_form_accepts_six_digits_only(shared):
+    from actions.answers import ValidateOrderForm
+
+    dispatcher = CollectingDispatcher()
+    validate = ValidateOrderForm().validate_order_number
+    assert validate("#482913", dispatcher, tracker("x", "track_order"), {}) == {
+        "order_number": "482913"
+    }
+    assert validate("12345", dispatcher, tracker("x", "track_order"), {}) == {"order_number": None}
+    assert "six digits" in dispatcher.messages[0]["text"]
+
+
+def test_a_broken_faq_file_stops_the_action_server_with_its_name(shared, tmp_path, monkeypatch):
+    import actions.shared as module
+
+    broken = tmp_path / "project"
+    (broken / "data").mkdir(parents=True)
+    for name in ("domain.yml",):
+        (broken / name).write_text((module.PROJECT_ROOT / name).read_text())
+    for name in ("store.yml",):
+        (broken / "data" / name).write_text((module.PROJECT_ROOT / "data" / name).read_text())
+    (broken / "data" / "transcripts").mkdir()
+    (broken / "data" / "faq.yml").write_text("answers:\n  track_order: {template: '{{ oops'}\n")
+    monkeypatch.setattr(module, "PROJECT_ROOT", broken)
+    module.resources.cache_clear()
+    with pytest.raises(ImportError, match=r"faq\.yml: answers\.track_order"):
+        module.resources()
+    module.resources.cache_clear()
