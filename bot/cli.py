@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -23,21 +24,13 @@ def command_train(args: argparse.Namespace) -> int:
 
 
 def command_orders_init(args: argparse.Namespace) -> int:
-    from bot.orders import create_sample_orders, orders_db_url
+    from bot.orders import create_sample_orders, orders_db_url, sample_orders_exist
 
-    if args.if_missing and sample_orders_exist():
+    if args.if_missing and sample_orders_exist(orders_db_url()):
         return 0
     count = create_sample_orders(orders_db_url(), count=args.count)
     print(f"Created {count} sample orders in {orders_db_url()}")
     return 0
-
-
-def sample_orders_exist() -> bool:
-    from sqlalchemy import inspect
-
-    from bot.orders import OrderBook
-
-    return inspect(OrderBook().engine).has_table("orders")
 
 
 def command_handoff_list(args: argparse.Namespace) -> int:
@@ -55,30 +48,10 @@ def command_handoff_list(args: argparse.Namespace) -> int:
 
 
 def command_handoff_release(args: argparse.Namespace) -> int:
-    """Give the conversation back to the bot: Rasa's ConversationResumed, then close it."""
-    import json
-    import urllib.parse
-    import urllib.request
-
+    from bot.rasa_api import resume_conversation
     from bot.records import Records
 
-    url = (
-        f"{args.rasa_url}/conversations/{urllib.parse.quote(args.conversation_id, safe='')}"
-        "/tracker/events"
-    )
-    if args.token:
-        url += f"?token={urllib.parse.quote(args.token)}"
-    request = urllib.request.Request(
-        url,
-        # Resume, then listen: the bot's last action was the handoff, and without an
-        # action_listen the next message would be read as a reply to it.
-        data=json.dumps(
-            [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
-        ).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        response.read()
+    resume_conversation(args.rasa_url, args.conversation_id, args.token)
     closed = Records().release(args.conversation_id)
     print(f"Resumed {args.conversation_id}; closed {closed} handoff request(s).")
     return 0
@@ -86,7 +59,7 @@ def command_handoff_release(args: argparse.Namespace) -> int:
 
 def command_up(args: argparse.Namespace) -> int:
     model = train_if_needed()
-    if not sample_orders_exist():
+    if "SHOPDESK_ORDERS_DB_URL" not in os.environ:  # never touch a shop's own database
         command_orders_init(argparse.Namespace(if_missing=True, count=200))
     processes = []
 

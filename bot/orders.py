@@ -201,6 +201,12 @@ def _sample_order(number: str, status: str, today: dt.date, rng: random.Random) 
     return order
 
 
+def sample_orders_exist(url: str | None = None) -> bool:
+    from sqlalchemy import inspect
+
+    return inspect(OrderBook(url).engine).has_table(Order.__tablename__)
+
+
 def create_sample_orders(url: str | None = None, count: int = 200, seed: int = 2024) -> int:
     """(Re)create the demo order tables with `count` orders, dated relative to today."""
     engine = OrderBook(url).engine

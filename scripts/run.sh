@@ -5,4 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export RASA_TELEMETRY_ENABLED=false HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+# Dependencies (TensorFlow, SQLAlchemy 1.4, pkg_resources) flood the output with deprecation
+# warnings that are not ours to fix; Rasa's own warnings still show.
+export PYTHONWARNINGS="ignore::DeprecationWarning,ignore::FutureWarning" SQLALCHEMY_SILENCE_UBER_WARNING=1
 exec .venv/bin/shopdesk up "$@"

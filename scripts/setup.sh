@@ -50,3 +50,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     .venv/bin/python -m pip install --quiet --constraint constraints.txt --editable ".$extras"
     echo "$wanted" > "$stamp"
 fi
+
+# The demo store's sample orders, unless a real orders database is configured.
+if [ -z "${SHOPDESK_ORDERS_DB_URL:-}" ]; then
+    .venv/bin/shopdesk orders init --if-missing
+fi

@@ -78,11 +78,15 @@ class Bot:
 
 @pytest.fixture(scope="module")
 def databases(tmp_path_factory) -> dict[str, str]:
+    from bot.orders import create_sample_orders
+
     folder = tmp_path_factory.mktemp("live-dbs")
-    return {
+    urls = {
         "SHOPDESK_ORDERS_DB_URL": f"sqlite:///{folder / 'orders.db'}",
         "SHOPDESK_DB_URL": f"sqlite:///{folder / 'shopdesk.db'}",
     }
+    create_sample_orders(urls["SHOPDESK_ORDERS_DB_URL"])
+    return urls
 
 
 @pytest.fixture(scope="module")
