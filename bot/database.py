@@ -1,15 +1,105 @@
-"""One way to open shopdesk's databases (orders, records), SQLite or PostgreSQL by URL."""
+"""shopdesk's database: where it is, how to open it, and bringing its schema up to date.
+
+One database holds the conversation log (Rasa's `events` table, written by the tracker
+store) and shopdesk's own tables (handoffs, feedback, review state), so the review app can
+join them. `SHOPDESK_DB_URL` points at it: a SQLite file by default, PostgreSQL in production
+(`postgresql://user:password@host:5432/shopdesk`). Our tables are created and upgraded by the
+Alembic migrations in `bot/migrations/`, never by `create_all`.
+"""
 
 from __future__ import annotations
 
 import os
+from functools import lru_cache
+from pathlib import Path
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import declarative_base
+
+from bot.project import PROJECT_ROOT
+
+DEFAULT_DB_URL = f"sqlite:///{PROJECT_ROOT / '.shopdesk' / 'shopdesk.db'}"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Our own version table, so an Alembic-managed application sharing the database is untouched.
+VERSION_TABLE = "shopdesk_alembic_version"
+
+# The declarative base of every table shopdesk owns (records, review state).
+Base = declarative_base()
+
+
+def db_url() -> str:
+    return os.environ.get("SHOPDESK_DB_URL", DEFAULT_DB_URL)
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    # WAL lets the review app read while the Rasa server and the action server write;
+    # foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
 
 
 def engine_for(url: str) -> Engine:
     """An engine for `url`; a SQLite file's folder is created so a fresh checkout just works."""
     if url.startswith("sqlite:///"):
-        os.makedirs(os.path.dirname(url[len("sqlite:///") :]) or ".", exist_ok=True)
+        path = url[len("sqlite:///") :]
+        if path and path != ":memory:":
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        engine = create_engine(url, future=True)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
     return create_engine(url, future=True, pool_pre_ping=True)
+
+
+def alembic_config(url: str):  # -> alembic.config.Config
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("version_table", VERSION_TABLE)
+    # `%` would be read as interpolation by configparser (passwords may contain it).
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    """Create or upgrade shopdesk's tables to `revision` (idempotent)."""
+    from alembic import command
+
+    url = url or db_url()
+    if url.startswith("sqlite:///"):
+        engine_for(url).dispose()  # creates the folder of a new SQLite file
+    command.upgrade(alembic_config(url), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        return context.get_current_revision()
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(db_url())).get_current_head()
+
+
+def open_database(url: str | None = None) -> Engine:
+    """An engine on an up-to-date schema: migrates first, so a new checkout needs no step."""
+    url = url or db_url()
+    engine = engine_for(url)
+    if current_revision(engine) != head_revision():
+        try:
+            upgrade(url)
+        except SQLAlchemyError:
+            # The Rasa server, the action server and the review app start together; another
+            # of them may have run the same migration a moment ago.
+            if current_revision(engine) != head_revision():
+                raise
+    return engine

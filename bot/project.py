@@ -10,6 +10,14 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = PROJECT_ROOT / "models"
 
 
+def domain_intents(project_dir: Path = PROJECT_ROOT) -> list[str]:
+    """The intents staff may choose from when correcting a prediction."""
+    import yaml
+
+    domain = yaml.safe_load((project_dir / "domain.yml").read_text(encoding="utf-8"))
+    return list(domain.get("intents") or [])
+
+
 def rasa_command(*args: str) -> list[str]:
     """`rasa ...` run by this environment's interpreter, whatever is on PATH."""
     return [sys.executable, "-m", "rasa", *args]

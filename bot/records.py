@@ -1,24 +1,19 @@
 """What the action server records for support staff: handoff requests and answer feedback.
 
-Stored through SQLAlchemy in shopdesk's own database (`SHOPDESK_DB_URL`, a SQLite file by
-default); the dialog itself is kept by Rasa's tracker store.
+Stored through SQLAlchemy in shopdesk's database (`SHOPDESK_DB_URL`, a SQLite file by
+default), beside the dialog that Rasa's tracker store keeps there. The tables are created by
+the migrations in `bot/migrations/`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 
 from sqlalchemy import Boolean, Column, DateTime, Float, Integer, String, Text
-from sqlalchemy.orm import Session, declarative_base
+from sqlalchemy.orm import Session
 
-from bot.database import engine_for
-from bot.project import PROJECT_ROOT
-
-DEFAULT_DB_URL = f"sqlite:///{PROJECT_ROOT / '.shopdesk' / 'shopdesk.db'}"
-
-Base = declarative_base()
+from bot.database import Base, open_database
 
 # Why a conversation went to a person.
 ASKED_FOR_HUMAN = "asked_for_human"
@@ -64,16 +59,11 @@ class Handoff:
     created_at: dt.datetime
 
 
-def db_url() -> str:
-    return os.environ.get("SHOPDESK_DB_URL", DEFAULT_DB_URL)
-
-
 class Records:
-    """Writes and reads handoffs and feedback; creates its tables on first use."""
+    """Writes and reads handoffs and feedback; migrates the database on first use."""
 
     def __init__(self, url: str | None = None) -> None:
-        self.engine = engine_for(url or db_url())
-        Base.metadata.create_all(self.engine)
+        self.engine = open_database(url)
 
     def request_handoff(self, conversation_id: str, reason: str, last_message: str | None) -> int:
         if reason not in HANDOFF_REASONS:

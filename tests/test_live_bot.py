@@ -3,132 +3,18 @@ server), then customers talk to it over the REST channel and the HTTP API."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, request
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def request(
-    url: str, payload: object | None = None, raw: bytes | None = None
-) -> tuple[int, object]:
-    data = (
-        raw if raw is not None else (json.dumps(payload).encode() if payload is not None else None)
-    )
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode(errors="replace")
-
-
-class Bot:
-    def __init__(self, base: str) -> None:
-        self.base = base
-
-    def parse(self, text: str) -> dict:
-        status, body = request(f"{self.base}/model/parse", {"text": text})
-        assert status == 200, body
-        return body
-
-    def replies(self, sender: str, message: str) -> list[dict]:
-        status, body = request(
-            f"{self.base}/webhooks/rest/webhook", {"sender": sender, "message": message}
-        )
-        assert status == 200, body
-        return body
-
-    def say(self, sender: str, message: str) -> list[str]:
-        return [reply.get("text", "") for reply in self.replies(sender, message)]
-
-    def tracker(self, sender: str) -> dict:
-        status, body = request(f"{self.base}/conversations/{sender}/tracker")
-        assert status == 200, body
-        return body
-
-    def sources(self, sender: str) -> list[dict]:
-        """Why each bot message was said (answer_source metadata, from the action server)."""
-        return [
-            event["metadata"]["answer_source"]
-            for event in self.tracker(sender)["events"]
-            if event["event"] == "bot" and "answer_source" in (event.get("metadata") or {})
-        ]
-
-
-@pytest.fixture(scope="module")
-def databases(tmp_path_factory) -> dict[str, str]:
-    from bot.orders import create_sample_orders
-
-    folder = tmp_path_factory.mktemp("live-dbs")
-    urls = {
-        "SHOPDESK_ORDERS_DB_URL": f"sqlite:///{folder / 'orders.db'}",
-        "SHOPDESK_DB_URL": f"sqlite:///{folder / 'shopdesk.db'}",
-    }
-    create_sample_orders(urls["SHOPDESK_ORDERS_DB_URL"])
-    return urls
-
-
-@pytest.fixture(scope="module")
-def bot(databases) -> Iterator[Bot]:
-    port, actions_port = free_port(), free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "up",
-            "--port",
-            str(port),
-            "--actions-port",
-            str(actions_port),
-        ],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false", **databases},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines = []
-    deadline = time.monotonic() + 1500  # training from scratch takes minutes on 2 cores
-    for line in process.stdout:
-        lines.append(line)
-        if "shopdesk is running." in line:
-            break
-        if time.monotonic() > deadline:
-            break
-    assert "shopdesk is running." in "".join(lines), "".join(lines[-50:])
-    # Keep draining output so the child never blocks on a full pipe.
-    drain = subprocess.Popen(["cat"], stdin=process.stdout, stdout=subprocess.DEVNULL)
-    try:
-        yield Bot(f"http://localhost:{port}")
-    finally:
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=60) == 0
-        drain.wait(timeout=10)
-        for used in (port, actions_port):  # both servers are gone
-            with socket.socket() as sock:
-                assert sock.connect_ex(("127.0.0.1", used)) != 0
 
 
 def test_parse_uses_our_classifier_and_extracts_entities(bot):

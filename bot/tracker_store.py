@@ -1,0 +1,40 @@
+"""Rasa's `SQLTrackerStore` on shopdesk's database, configured by one URL.
+
+`endpoints.yml` names it (`type: bot.tracker_store.ShopdeskTrackerStore`) so that the Rasa
+server, `rasa shell` and the action server's records share `SHOPDESK_DB_URL`: a SQLite file
+with no set-up by default, PostgreSQL when the variable says so. Everything else (the `events`
+table, how trackers are saved and read) is Rasa's own.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+
+from bot.database import db_url, open_database
+
+logger = logging.getLogger(__name__)
+
+
+class ShopdeskTrackerStore(SQLTrackerStore):
+    """SQLTrackerStore whose database is `url` in endpoints.yml, else `SHOPDESK_DB_URL`."""
+
+    def __init__(
+        self,
+        domain: Domain | None = None,
+        host: str | None = None,
+        event_broker: EventBroker | None = None,
+        **kwargs: Any,
+    ) -> None:
+        url = host or db_url()
+        # Our tables live beside Rasa's `events`: bring them up to date first (this also
+        # creates a SQLite file's folder and switches it to WAL for concurrent readers).
+        open_database(url).dispose()
+        for ignored in ("dialect", "db", "port", "username", "password", "login_db", "query"):
+            kwargs.pop(ignored, None)
+        super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
+        logger.info("Conversations are logged to %r.", self.engine.url)

@@ -1,0 +1,252 @@
+"""The conversation log on a real SQLite database written by Rasa's own SQLTrackerStore:
+schema and migrations, reading conversations back, and review state."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from tests.conftest import PROJECT_ROOT
+
+
+def user(text: str, intent: str, confidence: float, ranking=(), entities=(), **kwargs):
+    from rasa.shared.core.events import UserUttered
+
+    parse = {
+        "text": text,
+        "intent": {"name": intent, "confidence": confidence},
+        "intent_ranking": [
+            {"name": n, "confidence": c} for n, c in (ranking or [(intent, confidence)])
+        ],
+        "entities": list(entities),
+    }
+    return UserUttered(
+        text,
+        parse["intent"],
+        entities=list(entities),
+        parse_data=parse,
+        input_channel=kwargs.get("channel", "rest"),
+        message_id=kwargs.get("message_id"),
+    )
+
+
+def bot_says(text: str, **source):
+    from rasa.shared.core.events import BotUttered
+
+    return BotUttered(text, metadata={"answer_source": source} if source else {})
+
+
+def conversation_events(order: str = "482913") -> list:
+    """A customer tracks an order, gets a retrieved answer, then asks for a person."""
+    from rasa.shared.core.events import ActionExecuted, ConversationPaused, SessionStarted, SlotSet
+
+    text = f"hi, where is my order {order}? it's for Tom Baker, tom.baker@example.com"
+    start = text.index(order)
+    return [
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+        user(
+            text,
+            "track_order",
+            0.96,
+            ranking=[("track_order", 0.96), ("change_order", 0.02), ("cancel_order", 0.01)],
+            entities=[
+                {"entity": "order_number", "value": order, "start": start, "end": start + 6},
+                {
+                    "entity": "email",
+                    "value": "tom.baker@example.com",
+                    "start": text.index("tom.baker"),
+                    "end": len(text),
+                },
+            ],
+            message_id="m-1",
+        ),
+        SlotSet("order_number", order),
+        SlotSet("email", "tom.baker@example.com"),
+        ActionExecuted("action_answer"),
+        bot_says(f"Order {order} is on its way with DHL.", kind="template", id="faq:track_order"),
+        ActionExecuted("action_listen"),
+        user(
+            "how do I wash a linen duvet cover",
+            "nlu_fallback",
+            0.31,
+            ranking=[("nlu_fallback", 0.4), ("delivery_options", 0.31), ("review", 0.2)],
+            message_id="m-2",
+        ),
+        ActionExecuted("action_retrieve_answer"),
+        bot_says("Wash linen at 40 degrees.", kind="retrieval", id="transcript:t-1", score=14.2),
+        bot_says("Did this answer your question?", kind="feedback_request"),
+        ActionExecuted("action_listen"),
+        user("/affirm", "affirm", 1.0, message_id="m-3"),
+        ActionExecuted("action_record_feedback"),
+        ActionExecuted("action_listen"),
+        user("actually I want a person", "contact_human_agent", 0.93, message_id="m-4"),
+        ActionExecuted("action_handoff"),
+        bot_says("A person will take over.", kind="handoff", reason="asked_for_human"),
+        ConversationPaused(),
+        ActionExecuted("action_listen"),
+        user("hello?", "greet", 0.7, message_id="m-5"),
+    ]
+
+
+def save(url: str, sender: str, events: list) -> None:
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.tracker_store import ShopdeskTrackerStore
+
+    domain = Domain.load(PROJECT_ROOT / "domain.yml")
+    store = ShopdeskTrackerStore(domain, host=url)
+    tracker = DialogueStateTracker.from_events(sender, events, domain.slots)
+    asyncio.run(store.save(tracker))
+    store.engine.dispose()
+
+
+@pytest.fixture()
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'shopdesk.db'}"
+
+
+@pytest.fixture()
+def logged(db_url: str) -> str:
+    """One conversation logged by the tracker store, with the action server's records."""
+    from bot.records import Records
+
+    save(db_url, "customer-1", conversation_events())
+    records = Records(db_url)
+    records.record_feedback("customer-1", "transcript:t-1", True, 14.2)
+    records.request_handoff("customer-1", "asked_for_human", "actually I want a person")
+    records.engine.dispose()
+    return db_url
+
+
+def test_our_events_table_is_rasas(db_url):
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    from bot.conversations import EVENTS
+
+    ours = {column.name: type(column.type) for column in EVENTS.columns}
+    rasas = {
+        column.name: type(column.type) for column in SQLTrackerStore.SQLEvent.__table__.columns
+    }
+    assert ours == rasas
+
+
+def test_migrations_build_exactly_the_models_schema(db_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    import bot.records  # noqa: F401
+    import bot.review  # noqa: F401
+    from bot.database import VERSION_TABLE, Base, current_revision, head_revision, open_database
+
+    engine = open_database(db_url)
+    open_database(db_url)  # a second start changes nothing
+    assert current_revision(engine) == head_revision() == "0002"
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        assert compare_metadata(context, Base.metadata) == []
+    assert VERSION_TABLE in inspect(engine).get_table_names()
+
+
+def test_tracker_store_logs_into_shopdesks_database(logged):
+    from bot.database import engine_for
+
+    tables = set(inspect(engine_for(logged)).get_table_names())
+    assert {"events", "handoff_requests", "message_reviews"} <= tables
+
+
+def test_a_conversation_reads_back_turn_by_turn(logged):
+    from bot.conversations import BotTurn, ConversationLog, StatusTurn, UserTurn
+
+    conversation = ConversationLog(logged).read("customer-1")
+    assert conversation.channel == "rest"
+    assert conversation.paused is True
+    kinds = [turn.kind for turn in conversation.turns]
+    assert kinds == ["user", "bot", "user", "bot", "bot", "user", "user", "bot", "status", "user"]
+
+    first = conversation.turns[0]
+    assert isinstance(first, UserTurn)
+    assert first.text.startswith("hi, where is my order 482913?")
+    assert (first.intent, first.confidence) == ("track_order", 0.96)
+    assert [g.name for g in first.ranking] == ["track_order", "change_order", "cancel_order"]
+    assert {e["entity"]: e["value"] for e in first.entities} == {
+        "order_number": "482913",
+        "email": "tom.baker@example.com",
+    }
+    assert conversation.answers_to(first)[0].source == {"kind": "template", "id": "faq:track_order"}
+
+    unsure = conversation.user_turns[1]
+    assert unsure.intent == "nlu_fallback"
+    assert unsure.classifier_intent.name == "delivery_options"  # what BERT itself thought
+    retrieved = conversation.answers_to(unsure)[0]
+    assert isinstance(retrieved, BotTurn)
+    assert retrieved.source["kind"] == "retrieval" and retrieved.feedback is True
+    assert isinstance(conversation.turns[8], StatusTurn)
+    assert [(h.reason, h.status) for h in conversation.handoffs] == [("asked_for_human", "open")]
+    assert conversation.started_at <= first.at <= conversation.ended_at
+
+
+def test_listing_is_newest_first_and_paginated(db_url):
+    from bot.conversations import ConversationLog
+
+    for number in range(3):
+        save(db_url, f"customer-{number}", conversation_events(order=f"60473{number}"))
+        time.sleep(0.01)
+    log = ConversationLog(db_url)
+    assert [s.id for s in log.list()] == ["customer-2", "customer-1", "customer-0"]
+    assert [s.id for s in log.list(limit=1, offset=1)] == ["customer-1"]
+    assert all(s.user_messages == 5 for s in log.list())
+    future = dt.datetime.utcnow() + dt.timedelta(days=1)
+    assert log.list(since=future) == []
+    assert len(log.list(until=future)) == 3
+    assert log.read("nobody") is None
+
+
+def test_an_empty_database_has_no_conversations(db_url):
+    from bot.conversations import ConversationLog
+
+    log = ConversationLog(db_url)
+    assert log.list() == [] and log.ids() == [] and log.read("x") is None
+
+
+def test_review_state_survives_a_restart(logged):
+    from bot.conversations import ConversationLog
+    from bot.project import domain_intents
+    from bot.review import ReviewError, ReviewStore
+
+    conversation = ConversationLog(logged).read("customer-1")
+    unsure = conversation.user_turns[1]
+    store = ReviewStore(logged, intents=domain_intents())
+    with pytest.raises(ReviewError, match="not an intent"):
+        store.review_message(unsure.event_id, "customer-1", "ana", corrected_intent="wash_linen")
+    store.review_message(
+        unsure.event_id, "customer-1", "ana", corrected_intent="out_of_scope", answer_approved=True
+    )
+    store.review_message(conversation.user_turns[4].event_id, "customer-1", "ana", excluded=True)
+    store.add_tag("customer-1", "Product care", "ana")
+    store.add_tag("customer-1", "product care ", "ben")  # the same tag once
+    store.add_note("customer-1", "Add a care FAQ entry?", "ana")
+    store.review_conversation("customer-1", "ben", reviewed=True, export_as_story=True)
+    with pytest.raises(ReviewError):
+        store.add_note("customer-1", "   ", "ana")
+    store.engine.dispose()
+
+    reopened = ReviewStore(logged)
+    reviews = reopened.message_reviews("customer-1")
+    assert reviews[unsure.event_id].corrected_intent == "out_of_scope"
+    assert reviews[unsure.event_id].answer_approved is True
+    assert reviews[unsure.event_id].reviewed_by == "ana"
+    assert reviews[conversation.user_turns[4].event_id].excluded is True
+    review = reopened.conversation_review("customer-1")
+    assert review.reviewed and review.export_as_story
+    assert review.tags == ("product care",)
+    assert [(text, who) for text, who, _ in review.notes] == [("Add a care FAQ entry?", "ana")]
+    assert review.updated_by == "ben"
+    assert reopened.conversations_for_stories() == ["customer-1"]
