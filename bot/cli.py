@@ -1,4 +1,5 @@
-"""The `shopdesk` command: run the bot, train when needed, manage sample orders and handoffs."""
+"""The `shopdesk` command: run the bot, train when needed, orders and handoffs, and the
+learning loop (read logged conversations, review them, export training data, retrain)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 from bot.processes import (
     endpoints_for_action_port,
@@ -15,7 +17,7 @@ from bot.processes import (
     stop,
     wait_until_healthy,
 )
-from bot.project import train_if_needed
+from bot.project import MODELS_DIR, PROJECT_ROOT, train_if_needed
 
 
 def command_train(args: argparse.Namespace) -> int:
@@ -57,8 +59,131 @@ def command_handoff_release(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.database import current_revision, db_url, engine_for, upgrade
+
+    upgrade(db_url(), args.revision)
+    print(f"shopdesk database at revision {current_revision(engine_for(db_url()))}")
+    return 0
+
+
+def command_conversations_list(args: argparse.Namespace) -> int:
+    from bot.conversations import ConversationLog
+
+    summaries = ConversationLog().list(limit=args.limit, offset=args.offset)
+    for summary in summaries:
+        print(
+            f"{summary.ended_at:%Y-%m-%d %H:%M}  {summary.user_messages:4d} messages  {summary.id}"
+        )
+    if not summaries:
+        print("No conversations logged yet.")
+    return 0
+
+
+def command_conversations_show(args: argparse.Namespace) -> int:
+    from bot.conversations import BotTurn, ConversationLog, UserTurn
+
+    conversation = ConversationLog().read(args.conversation_id)
+    if conversation is None:
+        print(f"No conversation {args.conversation_id!r}.", file=sys.stderr)
+        return 1
+    print(
+        f"{conversation.id}  channel {conversation.channel}  "
+        f"{conversation.started_at:%Y-%m-%d %H:%M:%S} - {conversation.ended_at:%H:%M:%S}"
+        + ("  (paused: with a person)" if conversation.paused else "")
+    )
+    for turn in conversation.turns:
+        if isinstance(turn, UserTurn):
+            top = ", ".join(f"{g.name} {g.confidence:.2f}" for g in turn.ranking[:3])
+            print(
+                f"  [{turn.event_id}] customer: {turn.text!r}\n      intent {turn.intent} ({top})"
+            )
+        elif isinstance(turn, BotTurn):
+            feedback = "" if turn.feedback is None else f"  feedback: {turn.feedback}"
+            print(f"      bot: {turn.text!r}  <- {turn.source or 'domain response'}{feedback}")
+        else:
+            print(f"      -- {turn.status} --")
+    return 0
+
+
+def command_review_message(args: argparse.Namespace) -> int:
+    from bot.conversations import ConversationLog
+    from bot.project import domain_intents
+    from bot.review import ReviewStore
+
+    conversation_id = ConversationLog().conversation_of_message(args.event_id)
+    if conversation_id is None:
+        print(f"No customer message with id {args.event_id}.", file=sys.stderr)
+        return 1
+    review = ReviewStore(intents=domain_intents()).review_message(
+        args.event_id,
+        conversation_id,
+        args.by,
+        corrected_intent=args.intent,
+        excluded=args.exclude,
+        answer_approved=args.approve_answer,
+        corrected_answer=args.answer,
+    )
+    print(f"Reviewed message {review.event_id} of {conversation_id}.")
+    return 0
+
+
+def command_review_conversation(args: argparse.Namespace) -> int:
+    from bot.review import ReviewStore
+
+    store = ReviewStore()
+    for tag in args.tag:
+        store.add_tag(args.conversation_id, tag, args.by)
+    if args.note:
+        store.add_note(args.conversation_id, args.note, args.by)
+    review = store.review_conversation(
+        args.conversation_id, args.by, reviewed=args.reviewed, export_as_story=args.story
+    )
+    print(
+        f"{review.conversation_id}: reviewed {review.reviewed}, story {review.export_as_story}, "
+        f"tags {', '.join(review.tags) or '-'}, {len(review.notes)} note(s)"
+    )
+    return 0
+
+
+def command_export(args: argparse.Namespace) -> int:
+    from bot.conversations import ConversationLog
+    from bot.export import ExportPaths, export_reviewed
+    from bot.review import ReviewStore
+
+    defaults = ExportPaths()
+    paths = ExportPaths(
+        nlu=args.nlu or defaults.nlu,
+        transcripts=args.transcripts or defaults.transcripts,
+        stories=args.stories or defaults.stories,
+    )
+    print(export_reviewed(ConversationLog(), ReviewStore(), paths).summary())
+    return 0
+
+
+def command_retrain(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from bot.project import latest_model
+    from bot.retrain import promote_if_not_worse, train_candidate
+
+    console = Console()
+    if not args.no_export:
+        console.rule("1. Export reviewed conversations")
+        command_export(argparse.Namespace(nlu=None, transcripts=None, stories=None))
+    console.rule("2. Train a candidate model")
+    finetune_from = latest_model(args.models) if args.finetune else None
+    candidate = train_candidate(console, args.config, finetune_from, args.epoch_fraction)
+    console.rule("3. Evaluate candidate and current model")
+    decision = promote_if_not_worse(candidate, args.models, args.test_data, console)
+    return 0 if decision.promoted else 3
+
+
 def command_up(args: argparse.Namespace) -> int:
+    from bot.database import upgrade
+
     model = train_if_needed()
+    upgrade()  # before the servers start, so they never race to create tables
     if "SHOPDESK_ORDERS_DB_URL" not in os.environ:  # never touch a shop's own database
         command_orders_init(argparse.Namespace(if_missing=True, count=200))
     processes = []
@@ -131,6 +256,84 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument("--rasa-url", default="http://localhost:5005")
     release.add_argument("--token", default=None, help="Rasa HTTP API token, if one is set")
     release.set_defaults(handler=command_handoff_release)
+
+    db = subcommands.add_parser("db", help="shopdesk's database (SHOPDESK_DB_URL)")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_upgrade = db_commands.add_parser("upgrade", help="create or migrate shopdesk's tables")
+    db_upgrade.add_argument("revision", nargs="?", default="head")
+    db_upgrade.set_defaults(handler=command_db_upgrade)
+
+    conversations = subcommands.add_parser("conversations", help="read the conversation log")
+    conversation_commands = conversations.add_subparsers(
+        dest="conversations_command", required=True
+    )
+    listing = conversation_commands.add_parser("list", help="newest first")
+    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--offset", type=int, default=0)
+    listing.set_defaults(handler=command_conversations_list)
+    show = conversation_commands.add_parser("show", help="one conversation, turn by turn")
+    show.add_argument("conversation_id")
+    show.set_defaults(handler=command_conversations_show)
+
+    review = subcommands.add_parser("review", help="review state (the review app does the same)")
+    review_commands = review.add_subparsers(dest="review_command", required=True)
+    message = review_commands.add_parser("message", help="review one customer message")
+    message.add_argument("event_id", type=int, help="the id shown by `conversations show`")
+    message.add_argument("--by", required=True, help="who reviews")
+    message.add_argument("--intent", help="the correct intent, if the bot's was wrong")
+    message.add_argument(
+        "--exclude",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep it out of training data",
+    )
+    message.add_argument(
+        "--approve-answer",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="reuse the bot's answer as a transcript",
+    )
+    message.add_argument("--answer", help="a better answer to store as the transcript")
+    message.set_defaults(handler=command_review_message)
+    conversation = review_commands.add_parser("conversation", help="review a conversation")
+    conversation.add_argument("conversation_id")
+    conversation.add_argument("--by", required=True, help="who reviews")
+    conversation.add_argument("--reviewed", action=argparse.BooleanOptionalAction, default=None)
+    conversation.add_argument(
+        "--story",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="export it as a test story",
+    )
+    conversation.add_argument("--tag", action="append", default=[])
+    conversation.add_argument("--note")
+    conversation.set_defaults(handler=command_review_conversation)
+
+    export = subcommands.add_parser(
+        "export", help="write reviewed conversations as NLU data, transcripts and test stories"
+    )
+    export.add_argument("--nlu", type=Path, help="default data/nlu/reviewed.yml")
+    export.add_argument("--transcripts", type=Path, help="default data/transcripts/reviewed.jsonl")
+    export.add_argument("--stories", type=Path, help="default tests/reviewed_stories.yml")
+    export.set_defaults(handler=command_export)
+
+    retrain = subcommands.add_parser(
+        "retrain",
+        help="export, train a candidate, promote it only if not worse on held-out data",
+    )
+    retrain.add_argument("--no-export", action="store_true", help="train on the data as it is")
+    retrain.add_argument(
+        "--test-data", type=Path, default=PROJECT_ROOT / "tests" / "nlu_heldout.yml"
+    )
+    retrain.add_argument("--models", type=Path, default=MODELS_DIR, help="served models folder")
+    retrain.add_argument("--config", type=Path, help="another config.yml for the candidate")
+    retrain.add_argument(
+        "--finetune",
+        action="store_true",
+        help="continue from the current model (`rasa train --finetune`; same intents only)",
+    )
+    retrain.add_argument("--epoch-fraction", type=float, default=0.3)
+    retrain.set_defaults(handler=command_retrain)
     return parser
 
 

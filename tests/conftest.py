@@ -120,6 +120,28 @@ def toy_training_data():
     )
 
 
+# ------------------------------------------------- a conversation log on SQLite
+
+
+@pytest.fixture()
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'shopdesk.db'}"
+
+
+@pytest.fixture()
+def logged(db_url: str) -> str:
+    """One conversation logged by the tracker store, with the action server's records."""
+    from bot.records import Records
+    from tests.logged_conversations import conversation_events, save
+
+    save(db_url, "customer-1", conversation_events())
+    records = Records(db_url)
+    records.record_feedback("customer-1", "transcript:t-1", True, 14.2)
+    records.request_handoff("customer-1", "asked_for_human", "actually I want a person")
+    records.engine.dispose()
+    return db_url
+
+
 # ------------------------------------------------------------------ the real bot
 
 

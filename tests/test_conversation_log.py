@@ -3,127 +3,13 @@ schema and migrations, reading conversations back, and review state."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
 
-from tests.conftest import PROJECT_ROOT
-
-
-def user(text: str, intent: str, confidence: float, ranking=(), entities=(), **kwargs):
-    from rasa.shared.core.events import UserUttered
-
-    parse = {
-        "text": text,
-        "intent": {"name": intent, "confidence": confidence},
-        "intent_ranking": [
-            {"name": n, "confidence": c} for n, c in (ranking or [(intent, confidence)])
-        ],
-        "entities": list(entities),
-    }
-    return UserUttered(
-        text,
-        parse["intent"],
-        entities=list(entities),
-        parse_data=parse,
-        input_channel=kwargs.get("channel", "rest"),
-        message_id=kwargs.get("message_id"),
-    )
-
-
-def bot_says(text: str, **source):
-    from rasa.shared.core.events import BotUttered
-
-    return BotUttered(text, metadata={"answer_source": source} if source else {})
-
-
-def conversation_events(order: str = "482913") -> list:
-    """A customer tracks an order, gets a retrieved answer, then asks for a person."""
-    from rasa.shared.core.events import ActionExecuted, ConversationPaused, SessionStarted, SlotSet
-
-    text = f"hi, where is my order {order}? it's for Tom Baker, tom.baker@example.com"
-    start = text.index(order)
-    return [
-        ActionExecuted("action_session_start"),
-        SessionStarted(),
-        ActionExecuted("action_listen"),
-        user(
-            text,
-            "track_order",
-            0.96,
-            ranking=[("track_order", 0.96), ("change_order", 0.02), ("cancel_order", 0.01)],
-            entities=[
-                {"entity": "order_number", "value": order, "start": start, "end": start + 6},
-                {
-                    "entity": "email",
-                    "value": "tom.baker@example.com",
-                    "start": text.index("tom.baker"),
-                    "end": len(text),
-                },
-            ],
-            message_id="m-1",
-        ),
-        SlotSet("order_number", order),
-        SlotSet("email", "tom.baker@example.com"),
-        ActionExecuted("action_answer"),
-        bot_says(f"Order {order} is on its way with DHL.", kind="template", id="faq:track_order"),
-        ActionExecuted("action_listen"),
-        user(
-            "how do I wash a linen duvet cover",
-            "nlu_fallback",
-            0.31,
-            ranking=[("nlu_fallback", 0.4), ("delivery_options", 0.31), ("review", 0.2)],
-            message_id="m-2",
-        ),
-        ActionExecuted("action_retrieve_answer"),
-        bot_says("Wash linen at 40 degrees.", kind="retrieval", id="transcript:t-1", score=14.2),
-        bot_says("Did this answer your question?", kind="feedback_request"),
-        ActionExecuted("action_listen"),
-        user("/affirm", "affirm", 1.0, message_id="m-3"),
-        ActionExecuted("action_record_feedback"),
-        ActionExecuted("action_listen"),
-        user("actually I want a person", "contact_human_agent", 0.93, message_id="m-4"),
-        ActionExecuted("action_handoff"),
-        bot_says("A person will take over.", kind="handoff", reason="asked_for_human"),
-        ConversationPaused(),
-        ActionExecuted("action_listen"),
-        user("hello?", "greet", 0.7, message_id="m-5"),
-    ]
-
-
-def save(url: str, sender: str, events: list) -> None:
-    from rasa.shared.core.domain import Domain
-    from rasa.shared.core.trackers import DialogueStateTracker
-
-    from bot.tracker_store import ShopdeskTrackerStore
-
-    domain = Domain.load(PROJECT_ROOT / "domain.yml")
-    store = ShopdeskTrackerStore(domain, host=url)
-    tracker = DialogueStateTracker.from_events(sender, events, domain.slots)
-    asyncio.run(store.save(tracker))
-    store.engine.dispose()
-
-
-@pytest.fixture()
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'shopdesk.db'}"
-
-
-@pytest.fixture()
-def logged(db_url: str) -> str:
-    """One conversation logged by the tracker store, with the action server's records."""
-    from bot.records import Records
-
-    save(db_url, "customer-1", conversation_events())
-    records = Records(db_url)
-    records.record_feedback("customer-1", "transcript:t-1", True, 14.2)
-    records.request_handoff("customer-1", "asked_for_human", "actually I want a person")
-    records.engine.dispose()
-    return db_url
+from tests.logged_conversations import conversation_events, save
 
 
 def test_our_events_table_is_rasas(db_url):
