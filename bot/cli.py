@@ -14,6 +14,7 @@ from bot.processes import (
     endpoints_for_action_port,
     start_action_server,
     start_rasa_server,
+    start_review_app,
     stop,
     wait_until_healthy,
 )
@@ -179,11 +180,95 @@ def command_retrain(args: argparse.Namespace) -> int:
     return 0 if decision.promoted else 3
 
 
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    password = getpass.getpass("Password (10 characters or more): ")
+    if password != getpass.getpass("Again: "):
+        raise SystemExit("The passwords differ.")
+    return password
+
+
+def command_staff_add(args: argparse.Namespace) -> int:
+    from bot.staff import StaffAccounts, StaffError
+
+    try:
+        member = StaffAccounts().create(args.username, _read_password(args), args.role)
+    except StaffError as error:
+        print(f"shopdesk: {error}", file=sys.stderr)
+        return 2
+    print(f"Created {member.role} account '{member.username}'.")
+    return 0
+
+
+def command_staff_password(args: argparse.Namespace) -> int:
+    from bot.staff import StaffAccounts, StaffError
+
+    try:
+        StaffAccounts().set_password(args.username, _read_password(args))
+    except StaffError as error:
+        print(f"shopdesk: {error}", file=sys.stderr)
+        return 2
+    print(f"New password set for '{args.username}'; their sessions were ended.")
+    return 0
+
+
+def command_staff_disable(args: argparse.Namespace) -> int:
+    from bot.staff import StaffAccounts, StaffError
+
+    try:
+        StaffAccounts().disable(args.username)
+    except StaffError as error:
+        print(f"shopdesk: {error}", file=sys.stderr)
+        return 2
+    print(f"Disabled '{args.username}'.")
+    return 0
+
+
+def command_staff_list(args: argparse.Namespace) -> int:
+    from bot.staff import StaffAccounts
+
+    members = StaffAccounts().members()
+    for member, disabled in members:
+        print(f"{member.username:24} {member.role:9} {'disabled' if disabled else 'active'}")
+    if not members:
+        print("No staff accounts yet: shopdesk staff add <name> --role admin")
+    return 0
+
+
+def command_review_app(args: argparse.Namespace) -> int:
+    from bot.review_app import create_app
+
+    create_app().run(
+        host=args.host, port=args.port, workers=args.workers, access_log=False, debug=False
+    )
+    return 0
+
+
+def ensure_first_admin() -> None:
+    """A fresh install gets one admin with a random password, printed once (as Rasa X did)."""
+    import secrets
+
+    from bot.staff import StaffAccounts
+
+    accounts = StaffAccounts()
+    if accounts.count() == 0:
+        password = secrets.token_urlsafe(12)
+        accounts.create("admin", password, "admin")
+        print(
+            "Created the review app's first account: user 'admin', password "
+            f"'{password}' (shown once; change it with `shopdesk staff password admin`)."
+        )
+
+
 def command_up(args: argparse.Namespace) -> int:
     from bot.database import upgrade
 
     model = train_if_needed()
     upgrade()  # before the servers start, so they never race to create tables
+    ensure_first_admin()
     if "SHOPDESK_ORDERS_DB_URL" not in os.environ:  # never touch a shop's own database
         command_orders_init(argparse.Namespace(if_missing=True, count=200))
     processes = []
@@ -199,6 +284,9 @@ def command_up(args: argparse.Namespace) -> int:
         rasa = start_rasa_server(args.port, model, endpoints_for_action_port(args.actions_port))
         processes.append(rasa)
         wait_until_healthy(f"http://localhost:{args.port}/status", rasa)
+        review = start_review_app(args.review_port, f"http://localhost:{args.port}")
+        processes.append(review)
+        wait_until_healthy(f"http://localhost:{args.review_port}/health", review)
         base = f"http://localhost:{args.port}"
         print(
             "\nshopdesk is running.\n"
@@ -208,6 +296,7 @@ def command_up(args: argparse.Namespace) -> int:
             f'  Parse (API):   curl -s {base}/model/parse -d \'{{"text": "refund please"}}\'\n'
             f"  Rasa server:   {base}   (model {model.name})\n"
             f"  Action server: http://localhost:{args.actions_port}\n"
+            f"  Review app:    http://localhost:{args.review_port}   (support staff log in)\n"
             "  Stop:          Ctrl+C\n",
             flush=True,
         )
@@ -234,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=5055,
         help="action server port (default 5055, as in endpoints.yml)",
     )
+    up.add_argument("--review-port", type=int, default=5010, help="review app port (default 5010)")
     up.set_defaults(handler=command_up)
 
     train = subcommands.add_parser("train", help="`rasa train` unless the model is up to date")
@@ -334,6 +424,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     retrain.add_argument("--epoch-fraction", type=float, default=0.3)
     retrain.set_defaults(handler=command_retrain)
+
+    staff = subcommands.add_parser("staff", help="support-staff accounts of the review app")
+    staff_commands = staff.add_subparsers(dest="staff_command", required=True)
+    add = staff_commands.add_parser("add", help="create an account (asks for the password)")
+    add.add_argument("username")
+    add.add_argument("--role", choices=("reviewer", "admin"), default="reviewer")
+    add.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+    add.set_defaults(handler=command_staff_add)
+    password = staff_commands.add_parser("password", help="set a new password")
+    password.add_argument("username")
+    password.add_argument("--password-stdin", action="store_true")
+    password.set_defaults(handler=command_staff_password)
+    disable = staff_commands.add_parser("disable", help="lock an account out")
+    disable.add_argument("username")
+    disable.set_defaults(handler=command_staff_disable)
+    staff_commands.add_parser("list", help="all accounts").set_defaults(handler=command_staff_list)
+
+    app = subcommands.add_parser("review-app", help="serve the review app on its own")
+    app.add_argument("--host", default="127.0.0.1")
+    app.add_argument("--port", type=int, default=5010)
+    app.add_argument("--workers", type=int, default=1)
+    app.set_defaults(handler=command_review_app)
     return parser
 
 

@@ -61,6 +61,20 @@ def start_rasa_server(
     )
 
 
+def start_review_app(
+    port: int, rasa_url: str, project_dir: Path = PROJECT_ROOT
+) -> subprocess.Popen:
+    """The support-staff review app, told where the Rasa server is (to release handoffs)."""
+    import os
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "review-app", "--port", str(port)],
+        cwd=project_dir,
+        env={**os.environ, "SHOPDESK_RASA_URL": rasa_url},
+    )
+
+
 def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 300.0) -> None:
     """Poll `url` until it answers 200; fail early if the process died."""
     deadline = time.monotonic() + timeout

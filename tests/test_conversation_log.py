@@ -28,13 +28,15 @@ def test_migrations_build_exactly_the_models_schema(db_url):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    import bot.conversation_index  # noqa: F401
     import bot.records  # noqa: F401
     import bot.review  # noqa: F401
+    import bot.staff  # noqa: F401
     from bot.database import VERSION_TABLE, Base, current_revision, head_revision, open_database
 
     engine = open_database(db_url)
     open_database(db_url)  # a second start changes nothing
-    assert current_revision(engine) == head_revision() == "0002"
+    assert current_revision(engine) == head_revision() == "0003"
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
         assert compare_metadata(context, Base.metadata) == []

@@ -1,0 +1,355 @@
+"""A searchable index of the conversation log, for the review app's lists and filters.
+
+Rasa's `events` table keeps confidence, channel and answer sources inside a JSON column, which
+SQL cannot filter portably. `sync` copies what the filters need into two tables of ours, one
+row per customer message and one per conversation, reading only events it has not seen (the
+way Rasa X consumed the event stream). The review app calls it before each list it shows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    String,
+    Text,
+    and_,
+    exists,
+    func,
+    inspect,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from bot.conversations import EVENTS, FALLBACK_INTENT
+from bot.database import Base
+from bot.records import AnswerFeedback
+from bot.review import ConversationReviewRow
+
+SYNC_BATCH = 5000
+
+
+class MessageIndexRow(Base):
+    __tablename__ = "message_index"
+
+    event_id = Column(Integer, primary_key=True, autoincrement=False)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    at = Column(Float, nullable=False, index=True)
+    channel = Column(String(64))
+    text = Column(Text, nullable=False)
+    text_folded = Column(Text, nullable=False)
+    intent = Column(String(255), index=True)
+    classifier_intent = Column(String(255), index=True)
+    confidence = Column(Float)
+    answer_kind = Column(String(32))
+    answer_score = Column(Float)
+
+
+class ConversationIndexRow(Base):
+    __tablename__ = "conversation_index"
+
+    conversation_id = Column(String(255), primary_key=True)
+    channel = Column(String(64), index=True)
+    started_at = Column(Float, nullable=False)
+    ended_at = Column(Float, nullable=False, index=True)
+    user_messages = Column(Integer, nullable=False)
+    fallbacks = Column(Integer, nullable=False)
+    retrievals = Column(Integer, nullable=False)
+    handoffs = Column(Integer, nullable=False)
+    min_confidence = Column(Float)
+
+
+class IndexStateRow(Base):
+    __tablename__ = "index_state"
+
+    name = Column(String(64), primary_key=True)
+    last_event_id = Column(Integer, nullable=False)
+
+
+MESSAGES = MessageIndexRow.__table__
+CONVERSATIONS = ConversationIndexRow.__table__
+STATE = IndexStateRow.__table__
+REVIEWS = ConversationReviewRow.__table__
+FEEDBACK = AnswerFeedback.__table__
+
+
+def fold(text: str) -> str:
+    """Case- and space-insensitive form for search."""
+    return " ".join(text.casefold().split())
+
+
+def _classifier_guess(parse: dict[str, Any]) -> tuple[str | None, float | None]:
+    for entry in parse.get("intent_ranking") or []:
+        if entry.get("name") and entry.get("name") != FALLBACK_INTENT:
+            return entry["name"], float(entry.get("confidence") or 0.0)
+    intent = parse.get("intent") or {}
+    return intent.get("name"), intent.get("confidence")
+
+
+def _apply_user(connection: Connection, event_id: int, sender: str, data: dict) -> None:
+    parse = data.get("parse_data") or {}
+    classifier_intent, confidence = _classifier_guess(parse)
+    at = float(data.get("timestamp") or 0.0)
+    text = data.get("text") or ""
+    intent = (parse.get("intent") or {}).get("name")
+    channel = data.get("input_channel")
+    connection.execute(
+        MESSAGES.insert().values(
+            event_id=event_id,
+            conversation_id=sender,
+            at=at,
+            channel=channel,
+            text=text,
+            text_folded=fold(text),
+            intent=intent,
+            classifier_intent=classifier_intent,
+            confidence=confidence,
+        )
+    )
+    fallback = 1 if intent == FALLBACK_INTENT else 0
+    row = connection.execute(
+        select(CONVERSATIONS).where(CONVERSATIONS.c.conversation_id == sender)
+    ).first()
+    if row is None:
+        connection.execute(
+            CONVERSATIONS.insert().values(
+                conversation_id=sender,
+                channel=channel,
+                started_at=at,
+                ended_at=at,
+                user_messages=1,
+                fallbacks=fallback,
+                retrievals=0,
+                handoffs=0,
+                min_confidence=confidence,
+            )
+        )
+        return
+    lowest = row.min_confidence
+    if confidence is not None:
+        lowest = confidence if lowest is None else min(lowest, confidence)
+    connection.execute(
+        update(CONVERSATIONS)
+        .where(CONVERSATIONS.c.conversation_id == sender)
+        .values(
+            channel=row.channel or channel,
+            ended_at=max(row.ended_at, at),
+            user_messages=row.user_messages + 1,
+            fallbacks=row.fallbacks + fallback,
+            min_confidence=lowest,
+        )
+    )
+
+
+def _apply_bot(connection: Connection, event_id: int, sender: str, data: dict) -> None:
+    source = (data.get("metadata") or {}).get("answer_source") or {}
+    kind = source.get("kind")
+    at = float(data.get("timestamp") or 0.0)
+    connection.execute(
+        update(CONVERSATIONS)
+        .where(CONVERSATIONS.c.conversation_id == sender)
+        .values(
+            ended_at=func.max(CONVERSATIONS.c.ended_at, at)
+            if connection.dialect.name == "sqlite"
+            else func.greatest(CONVERSATIONS.c.ended_at, at),
+            retrievals=CONVERSATIONS.c.retrievals + (1 if kind == "retrieval" else 0),
+            handoffs=CONVERSATIONS.c.handoffs + (1 if kind == "handoff" else 0),
+        )
+    )
+    if not kind or kind in ("feedback_request",):
+        return
+    # The answer belongs to the latest customer message before it still without one.
+    latest = (
+        select(func.max(MESSAGES.c.event_id))
+        .where(MESSAGES.c.conversation_id == sender, MESSAGES.c.event_id < event_id)
+        .scalar_subquery()
+    )
+    connection.execute(
+        update(MESSAGES)
+        .where(MESSAGES.c.event_id == latest, MESSAGES.c.answer_kind.is_(None))
+        .values(answer_kind=kind, answer_score=source.get("score"))
+    )
+
+
+def sync(engine: Engine) -> int:
+    """Index the events logged since the last call; returns how many were read."""
+    if not inspect(engine).has_table(EVENTS.name):
+        return 0
+    read = 0
+    while True:
+        try:
+            with engine.begin() as connection:
+                last = connection.scalar(
+                    select(STATE.c.last_event_id).where(STATE.c.name == "events")
+                )
+                rows = connection.execute(
+                    select(EVENTS.c.id, EVENTS.c.sender_id, EVENTS.c.type_name, EVENTS.c.data)
+                    .where(EVENTS.c.id > (last or 0))
+                    .order_by(EVENTS.c.id)
+                    .limit(SYNC_BATCH)
+                ).all()
+                if not rows:
+                    return read
+                for event_id, sender, type_name, data in rows:
+                    if type_name == "user":
+                        _apply_user(connection, event_id, sender, json.loads(data))
+                    elif type_name == "bot":
+                        _apply_bot(connection, event_id, sender, json.loads(data))
+                new_last = rows[-1][0]
+                if last is None:
+                    connection.execute(STATE.insert().values(name="events", last_event_id=new_last))
+                else:
+                    moved = connection.execute(
+                        update(STATE)
+                        .where(STATE.c.name == "events", STATE.c.last_event_id == last)
+                        .values(last_event_id=new_last)
+                    )
+                    if moved.rowcount != 1:
+                        raise IntegrityError("index_state", None, Exception("concurrent sync"))
+                read += len(rows)
+        except IntegrityError:
+            return read  # another worker indexed the same events a moment ago
+
+
+@dataclass(frozen=True)
+class ConversationFilter:
+    """What staff narrow the conversation list by; None means "any"."""
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+    channel: str | None = None
+    intent: str | None = None
+    confidence_below: float | None = None
+    answered_by: str | None = None  # "fallback" | "retrieval" | "handoff"
+    negative_feedback: bool = False
+    reviewed: bool | None = None
+    search: str | None = None
+
+
+ANSWERED_BY = ("fallback", "retrieval", "handoff")
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    id: str
+    channel: str | None
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    user_messages: int
+    fallbacks: int
+    retrievals: int
+    handoffs: int
+    min_confidence: float | None
+    reviewed: bool
+
+
+def _utc(timestamp: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(timestamp, tz=dt.timezone.utc).replace(tzinfo=None)
+
+
+def _day_start(day: dt.date) -> float:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()
+
+
+def _like_pattern(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _conditions(flt: ConversationFilter) -> list[Any]:
+    c = CONVERSATIONS.c
+    conditions: list[Any] = []
+    if flt.since is not None:
+        conditions.append(c.ended_at >= _day_start(flt.since))
+    if flt.until is not None:
+        conditions.append(c.started_at < _day_start(flt.until + dt.timedelta(days=1)))
+    if flt.channel:
+        conditions.append(c.channel == flt.channel)
+    if flt.confidence_below is not None:
+        conditions.append(c.min_confidence < flt.confidence_below)
+    if flt.answered_by == "fallback":
+        conditions.append(c.fallbacks > 0)
+    elif flt.answered_by == "retrieval":
+        conditions.append(c.retrievals > 0)
+    elif flt.answered_by == "handoff":
+        conditions.append(c.handoffs > 0)
+    if flt.intent:
+        conditions.append(
+            exists().where(
+                MESSAGES.c.conversation_id == c.conversation_id,
+                or_(MESSAGES.c.intent == flt.intent, MESSAGES.c.classifier_intent == flt.intent),
+            )
+        )
+    if flt.negative_feedback:
+        conditions.append(
+            exists().where(
+                FEEDBACK.c.conversation_id == c.conversation_id, FEEDBACK.c.helpful.is_(False)
+            )
+        )
+    if flt.reviewed is not None:
+        is_reviewed = exists().where(
+            REVIEWS.c.conversation_id == c.conversation_id, REVIEWS.c.reviewed.is_(True)
+        )
+        conditions.append(is_reviewed if flt.reviewed else ~is_reviewed)
+    terms = fold(flt.search or "").split()
+    if terms:
+        conditions.append(
+            exists().where(
+                MESSAGES.c.conversation_id == c.conversation_id,
+                and_(*(MESSAGES.c.text_folded.like(_like_pattern(t), escape="\\") for t in terms)),
+            )
+        )
+    return conditions
+
+
+def find_conversations(
+    engine: Engine, flt: ConversationFilter, limit: int = 25, offset: int = 0
+) -> tuple[list[ConversationRow], int]:
+    """A page of matching conversations, newest first, and how many match in all."""
+    sync(engine)
+    conditions = _conditions(flt)
+    reviewed = (
+        exists()
+        .where(REVIEWS.c.conversation_id == CONVERSATIONS.c.conversation_id)
+        .where(REVIEWS.c.reviewed.is_(True))
+    )
+    query = (
+        select(CONVERSATIONS, reviewed.label("reviewed"))
+        .where(*conditions)
+        .order_by(CONVERSATIONS.c.ended_at.desc(), CONVERSATIONS.c.conversation_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    count = select(func.count()).select_from(CONVERSATIONS).where(*conditions)
+    with engine.connect() as connection:
+        rows = [
+            ConversationRow(
+                id=row.conversation_id,
+                channel=row.channel,
+                started_at=_utc(row.started_at),
+                ended_at=_utc(row.ended_at),
+                user_messages=row.user_messages,
+                fallbacks=row.fallbacks,
+                retrievals=row.retrievals,
+                handoffs=row.handoffs,
+                min_confidence=row.min_confidence,
+                reviewed=bool(row.reviewed),
+            )
+            for row in connection.execute(query)
+        ]
+        return rows, int(connection.scalar(count) or 0)
+
+
+def channels(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        query = select(CONVERSATIONS.c.channel).where(CONVERSATIONS.c.channel.isnot(None))
+        return sorted(set(connection.scalars(query.distinct())))

@@ -1,0 +1,51 @@
+"""The support-staff review app: a Sanic app with Jinja2 templates over shopdesk's database.
+
+`create_app()` builds it; `shopdesk review-app` serves it on its own, `shopdesk up` beside the
+bot. Each page lives in a small blueprint under `pages/`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from sanic import Sanic
+from sanic.response import text
+
+from bot.review_app.settings import ReviewAppSettings
+
+STATIC = Path(__file__).resolve().parent / "static"
+_app_numbers = itertools.count()
+
+
+def create_app(settings: ReviewAppSettings | None = None) -> Sanic:
+    from bot.conversations import ConversationLog
+    from bot.project import domain_intents
+    from bot.records import Records
+    from bot.review import ReviewStore
+    from bot.review_app.pages import auth, conversations, dashboard, export, handoffs, inbox
+    from bot.review_app.security import authenticate
+    from bot.staff import StaffAccounts
+
+    settings = settings or ReviewAppSettings()
+    # Sanic keeps a registry of app names; tests build several apps in one process.
+    app = Sanic(f"shopdesk_review_{next(_app_numbers)}")
+    app.config.REQUEST_MAX_SIZE = 2_000_000
+    app.ctx.settings = settings
+    app.ctx.staff = StaffAccounts(settings.db_url)
+    app.ctx.log = ConversationLog(settings.db_url)
+    app.ctx.intents = domain_intents(settings.domain_path.parent)
+    app.ctx.reviews = ReviewStore(settings.db_url, intents=app.ctx.intents)
+    app.ctx.records = Records(settings.db_url)
+    app.ctx.engine = app.ctx.log.engine
+
+    app.register_middleware(authenticate, "request")
+    app.static("/static", str(STATIC), name="static")
+    for blueprint in (auth.bp, conversations.bp, inbox.bp, handoffs.bp, dashboard.bp, export.bp):
+        app.blueprint(blueprint)
+
+    @app.get("/health")
+    async def health(_request):
+        return text("ok")
+
+    return app

@@ -1,0 +1,183 @@
+"""The conversation list (filters, search, pages) and one conversation as a chat to review."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sanic import Blueprint, Request
+from sanic.exceptions import NotFound
+from sanic.response import redirect
+
+from bot.conversation_index import ANSWERED_BY, ConversationFilter, channels, find_conversations
+from bot.review import ReviewError
+from bot.review_app.rendering import page_url, render
+
+bp = Blueprint("conversations")
+
+
+class FilterError(ValueError):
+    pass
+
+
+def _date(value: str | None, name: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise FilterError(f"{name} must be a date like 2026-11-26.") from error
+
+
+def parse_filter(args: Any) -> ConversationFilter:
+    """The list's query string as a filter; anything malformed is a FilterError."""
+    below = args.get("below") or None
+    if below is not None:
+        try:
+            below = float(below)
+        except ValueError as error:
+            raise FilterError("confidence must be a number between 0 and 1.") from error
+        if not 0 <= below <= 1:
+            raise FilterError("confidence must be a number between 0 and 1.")
+    answered_by = args.get("answered_by") or None
+    if answered_by is not None and answered_by not in ANSWERED_BY:
+        raise FilterError(f"answered by must be one of {', '.join(ANSWERED_BY)}.")
+    reviewed = {"yes": True, "no": False, "": None, None: None}.get(args.get("reviewed"))
+    if args.get("reviewed") not in ("yes", "no", "", None):
+        raise FilterError("reviewed must be yes or no.")
+    return ConversationFilter(
+        since=_date(args.get("since"), "from"),
+        until=_date(args.get("until"), "to"),
+        channel=(args.get("channel") or None),
+        intent=(args.get("intent") or None),
+        confidence_below=below,
+        answered_by=answered_by,
+        negative_feedback=args.get("negative") == "1",
+        reviewed=reviewed,
+        search=(args.get("q") or "")[:200] or None,
+    )
+
+
+@bp.get("/conversations")
+async def conversation_list(request: Request):
+    ctx = request.app.ctx
+    params = {key: request.args.get(key) for key in request.args}
+    try:
+        flt = parse_filter(request.args)
+        page = max(1, int(request.args.get("page") or 1))
+    except (FilterError, ValueError) as error:
+        return render(
+            request,
+            "conversations.html",
+            status=400,
+            error=str(error) if isinstance(error, FilterError) else "page must be a number.",
+            rows=[],
+            total=0,
+            page=1,
+            pages=1,
+            params=params,
+            channels=channels(ctx.engine),
+            intents=ctx.intents,
+            answered_by=ANSWERED_BY,
+        )
+    size = ctx.settings.page_size
+    rows, total = find_conversations(ctx.engine, flt, limit=size, offset=(page - 1) * size)
+    return render(
+        request,
+        "conversations.html",
+        error=None,
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // size)),
+        params=params,
+        channels=channels(ctx.engine),
+        intents=ctx.intents,
+        answered_by=ANSWERED_BY,
+    )
+
+
+def _conversation_or_404(request: Request, conversation_id: str | None):
+    conversation = request.app.ctx.log.read(conversation_id) if conversation_id else None
+    if conversation is None:
+        raise NotFound("No such conversation.")
+    return conversation
+
+
+@bp.get("/conversation")
+async def conversation_page(request: Request):
+    ctx = request.app.ctx
+    conversation = _conversation_or_404(request, request.args.get("id"))
+    return render(
+        request,
+        "conversation.html",
+        conversation=conversation,
+        message_reviews=ctx.reviews.message_reviews(conversation.id),
+        review=ctx.reviews.conversation_review(conversation.id),
+        intents=ctx.intents,
+        error=request.args.get("error"),
+    )
+
+
+def _back(conversation_id: str, error: str | None = None, anchor: str = ""):
+    return redirect(page_url("/conversation", {"id": conversation_id, "error": error}) + anchor)
+
+
+@bp.post("/conversation/message")
+async def review_message(request: Request):
+    """Correct, confirm, exclude or approve one customer message."""
+    ctx, form = request.app.ctx, request.form
+    conversation = _conversation_or_404(request, form.get("conversation_id"))
+    try:
+        event_id = int(form.get("event_id") or "")
+    except ValueError as error:
+        raise NotFound("No such message.") from error
+    if event_id not in {turn.event_id for turn in conversation.user_turns}:
+        raise NotFound("No such message in this conversation.")
+    action = form.get("action")
+    changes: dict[str, Any] = {}
+    if action == "correct":
+        changes["corrected_intent"] = form.get("intent") or None
+    elif action == "exclude":
+        changes["excluded"] = True
+    elif action == "include":
+        changes["excluded"] = False
+    elif action == "approve":
+        changes["answer_approved"] = True
+        changes["corrected_answer"] = form.get("answer") or ""
+    elif action == "unapprove":
+        changes["answer_approved"] = False
+    elif action != "confirm":
+        return _back(conversation.id, "Unknown action.")
+    try:
+        ctx.reviews.review_message(
+            event_id, conversation.id, request.ctx.session.member.username, **changes
+        )
+    except ReviewError as error:
+        return _back(conversation.id, str(error))
+    return _back(conversation.id, anchor=f"#m{event_id}")
+
+
+@bp.post("/conversation/review")
+async def review_conversation(request: Request):
+    ctx, form = request.app.ctx, request.form
+    conversation = _conversation_or_404(request, form.get("conversation_id"))
+    who = request.ctx.session.member.username
+    try:
+        if form.get("action") == "reviewed":
+            ctx.reviews.review_conversation(conversation.id, who, reviewed=form.get("value") == "1")
+        elif form.get("action") == "story":
+            ctx.reviews.review_conversation(
+                conversation.id, who, export_as_story=form.get("value") == "1"
+            )
+        elif form.get("action") == "tag":
+            ctx.reviews.add_tag(conversation.id, form.get("tag") or "", who)
+        elif form.get("action") == "untag":
+            ctx.reviews.remove_tag(conversation.id, form.get("tag") or "")
+        elif form.get("action") == "note":
+            ctx.reviews.add_note(conversation.id, (form.get("note") or "")[:5000], who)
+        else:
+            return _back(conversation.id, "Unknown action.")
+    except ReviewError as error:
+        return _back(conversation.id, str(error))
+    return _back(conversation.id)

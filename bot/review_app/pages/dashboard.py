@@ -1,0 +1,7 @@
+"""The dashboard page (being written)."""
+
+from __future__ import annotations
+
+from sanic import Blueprint
+
+bp = Blueprint("dashboard")

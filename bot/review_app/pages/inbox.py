@@ -1,0 +1,7 @@
+"""The inbox page (being written)."""
+
+from __future__ import annotations
+
+from sanic import Blueprint
+
+bp = Blueprint("inbox")

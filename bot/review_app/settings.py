@@ -1,0 +1,32 @@
+"""The review app's settings, with their defaults in one place (environment variables)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.database import db_url
+from bot.export import ExportPaths
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class ReviewAppSettings:
+    db_url: str = field(default_factory=db_url)
+    # The Rasa server, to give handed-off conversations back to the bot.
+    rasa_url: str = field(
+        default_factory=lambda: os.environ.get("SHOPDESK_RASA_URL", "http://localhost:5005")
+    )
+    rasa_token: str | None = field(default_factory=lambda: os.environ.get("SHOPDESK_RASA_TOKEN"))
+    # Behind HTTPS (production), cookies must only travel over it.
+    secure_cookies: bool = field(default_factory=lambda: _flag("SHOPDESK_SECURE_COOKIES", False))
+    export_paths: ExportPaths = field(default_factory=ExportPaths)
+    domain_path: Path = field(
+        default_factory=lambda: Path(__file__).resolve().parents[2] / "domain.yml"
+    )
+    page_size: int = 25
