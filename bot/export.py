@@ -51,6 +51,16 @@ class ExportPaths:
     # Hand-written NLU data: reviewed messages already there are not exported again.
     training_data: Path = PROJECT_ROOT / "data"
 
+    @classmethod
+    def under(cls, root: Path) -> ExportPaths:
+        """The standard places inside another project folder."""
+        return cls(
+            nlu=root / "data" / "nlu" / "reviewed.yml",
+            transcripts=root / "data" / "transcripts" / "reviewed.jsonl",
+            stories=root / "tests" / "reviewed_stories.yml",
+            training_data=root / "data",
+        )
+
 
 @dataclass
 class ExportReport:

@@ -25,7 +25,12 @@ class ReviewAppSettings:
     rasa_token: str | None = field(default_factory=lambda: os.environ.get("SHOPDESK_RASA_TOKEN"))
     # Behind HTTPS (production), cookies must only travel over it.
     secure_cookies: bool = field(default_factory=lambda: _flag("SHOPDESK_SECURE_COOKIES", False))
-    export_paths: ExportPaths = field(default_factory=ExportPaths)
+    # The project whose data/ and tests/ the export writes to (this checkout by default).
+    export_paths: ExportPaths = field(
+        default_factory=lambda: ExportPaths.under(
+            Path(os.environ.get("SHOPDESK_PROJECT_DIR") or Path(__file__).resolve().parents[2])
+        )
+    )
     domain_path: Path = field(
         default_factory=lambda: Path(__file__).resolve().parents[2] / "domain.yml"
     )
