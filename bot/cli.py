@@ -191,40 +191,40 @@ def _read_password(args: argparse.Namespace) -> str:
     return password
 
 
-def command_staff_add(args: argparse.Namespace) -> int:
+def _staff_change(change) -> int:
+    """Run `change(accounts)` and print what it says, or the reason it was refused."""
     from bot.staff import StaffAccounts, StaffError
 
     try:
-        member = StaffAccounts().create(args.username, _read_password(args), args.role)
+        print(change(StaffAccounts()))
     except StaffError as error:
         print(f"shopdesk: {error}", file=sys.stderr)
         return 2
-    print(f"Created {member.role} account '{member.username}'.")
     return 0
+
+
+def command_staff_add(args: argparse.Namespace) -> int:
+    def add(accounts) -> str:
+        member = accounts.create(args.username, _read_password(args), args.role)
+        return f"Created {member.role} account '{member.username}'."
+
+    return _staff_change(add)
 
 
 def command_staff_password(args: argparse.Namespace) -> int:
-    from bot.staff import StaffAccounts, StaffError
+    def change_password(accounts) -> str:
+        accounts.set_password(args.username, _read_password(args))
+        return f"New password set for '{args.username}'; their sessions were ended."
 
-    try:
-        StaffAccounts().set_password(args.username, _read_password(args))
-    except StaffError as error:
-        print(f"shopdesk: {error}", file=sys.stderr)
-        return 2
-    print(f"New password set for '{args.username}'; their sessions were ended.")
-    return 0
+    return _staff_change(change_password)
 
 
 def command_staff_disable(args: argparse.Namespace) -> int:
-    from bot.staff import StaffAccounts, StaffError
+    def disable(accounts) -> str:
+        accounts.disable(args.username)
+        return f"Disabled '{args.username}'."
 
-    try:
-        StaffAccounts().disable(args.username)
-    except StaffError as error:
-        print(f"shopdesk: {error}", file=sys.stderr)
-        return 2
-    print(f"Disabled '{args.username}'.")
-    return 0
+    return _staff_change(disable)
 
 
 def command_staff_list(args: argparse.Namespace) -> int:
