@@ -149,10 +149,39 @@ def test_messages_without_text_are_left_alone(trained):
 def test_persist_and_load_give_the_same_predictions(
     trained, model_storage, execution_context, tiny_bert_dir
 ):
-    loaded = load_component(model_storage, execution_context, tiny_bert_dir)
+    loaded = load_component(model_storage, execution_context, tiny_bert_dir, cpu_quantization=False)
     assert loaded.labels == trained.labels
     texts = ["where is my parcel", "hello", "give me a refund", "cancel"]
     np.testing.assert_allclose(loaded.predict_proba(texts), trained.predict_proba(texts), atol=1e-6)
+
+
+def test_the_cpu_serves_an_int8_copy_that_agrees_with_float32(
+    trained, model_storage, execution_context, tiny_bert_dir
+):
+    import torch
+
+    served = load_component(model_storage, execution_context, tiny_bert_dir)
+    linear_types = {
+        type(m).__module__ for m in served.model.modules() if "Linear" in type(m).__name__
+    }
+    assert linear_types and all("quantized" in module for module in linear_types)
+    assert not any(type(m) is torch.nn.Linear for m in served.model.modules())
+    texts = [text for examples in TOY_EXAMPLES.values() for text in examples]
+    int8, fp32 = served.predict_proba(texts), trained.predict_proba(texts)
+    assert (int8.argmax(axis=1) == fp32.argmax(axis=1)).all()
+    np.testing.assert_allclose(int8, fp32, atol=0.05)
+    # The archive itself stays float32: quantising is only how the CPU serves it.
+    with model_storage.read_from(RESOURCE) as directory:
+        assert "float32" in (directory / "config.json").read_text()
+
+
+def test_finetuning_loads_the_float32_weights(trained, model_storage, tiny_bert_dir):
+    import torch
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+
+    finetuning = ExecutionContext(GraphSchema({}), "test-model", is_finetuning=True)
+    loaded = load_component(model_storage, finetuning, tiny_bert_dir)
+    assert any(type(m) is torch.nn.Linear for m in loaded.model.modules())
 
 
 def test_archive_holds_safetensors_tokenizer_and_label_map(trained, model_storage):

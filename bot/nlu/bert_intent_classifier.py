@@ -77,6 +77,11 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
             "early_stopping_patience": 4,
             "random_seed": 42,
             "inference_batch_size": 64,
+            # Serve a dynamically int8-quantised copy on the CPU: about twice as fast, with
+            # accuracy within 0.5 points of float32 (bench/inference_benchmark.py).
+            "cpu_quantization": True,
+            # torch's intra-op threads for CPU inference; None keeps torch's default.
+            "cpu_threads": None,
             RANKING_LENGTH: LABEL_RANKING_LENGTH,
             "show_progress_bar": True,
         }
@@ -128,8 +133,30 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
         self.tokenizer = tokenizer
         self.labels = labels or []
         if self.model is not None:
-            self.model.to(self.device)
-            self.model.eval()
+            self._prepare_for_inference()
+
+    def _prepare_for_inference(self) -> None:
+        """Put a loaded model in its serving form and run it once, at load, not per message.
+
+        Fine-tuning (`rasa train --finetune`) loads the same files to keep training them, so
+        it gets the float32 weights untouched.
+        """
+        import torch
+
+        self.model.to(self.device)
+        self.model.eval()
+        if self._execution_context.is_finetuning:
+            return
+        if self.device.type == "cpu":
+            if self.config["cpu_threads"]:
+                torch.set_num_threads(int(self.config["cpu_threads"]))
+            if self.config["cpu_quantization"]:
+                from bot.nlu.inference import quantize_for_cpu
+
+                self.model = quantize_for_cpu(self.model)
+        elif self.config["mixed_precision"]:
+            self.model.half()  # float16 weights: half the memory, tensor-core matmuls
+        self.predict_proba(["warm up"])
 
     @classmethod
     def create(
@@ -321,9 +348,6 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
         """Softmax probabilities over `self.labels`, one row per text."""
         import torch
 
-        from bot.nlu.device import autocast_dtype
-
-        dtype = autocast_dtype(self.device, bool(self.config["mixed_precision"]))
         batch_size = int(self.config["inference_batch_size"])
         rows = []
         with torch.inference_mode():
@@ -336,11 +360,7 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
                     return_tensors="pt",
                 )
                 encoded = {k: v.to(self.device, non_blocking=True) for k, v in encoded.items()}
-                if dtype is not None:
-                    with torch.autocast(device_type=self.device.type, dtype=dtype):
-                        logits = self.model(**encoded).logits
-                else:
-                    logits = self.model(**encoded).logits
+                logits = self.model(**encoded).logits
                 rows.append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
         return np.concatenate(rows) if rows else np.zeros((0, len(self.labels)))
 
