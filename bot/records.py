@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Boolean, Column, DateTime, Float, Integer, String, Text
+from sqlalchemy import Boolean, Column, DateTime, Float, Integer, String, Text, and_, or_, update
 from sqlalchemy.orm import Session
 
 from bot.database import Base, open_database
@@ -90,6 +90,36 @@ class Records:
                 Handoff(r.id, r.conversation_id, r.reason, r.last_message, r.status, r.created_at)
                 for r in rows
             ]
+
+    def take(self, request_id: int, staff: str) -> None:
+        """Mark a request as taken by `staff`, so colleagues see that someone is on it.
+
+        Taking one's own request again changes nothing; a request a colleague took, or a
+        closed one, is refused with a ValueError saying why. One conditional UPDATE, so two
+        people pressing "Take" at once cannot both get it.
+        """
+        staff = (staff or "").strip()
+        if not staff:
+            raise ValueError("a staff member is required to take a handoff")
+        with Session(self.engine) as session, session.begin():
+            claimed = session.execute(
+                update(HandoffRequest)
+                .where(
+                    HandoffRequest.id == request_id,
+                    or_(
+                        HandoffRequest.status == OPEN,
+                        and_(HandoffRequest.status == TAKEN, HandoffRequest.taken_by == staff),
+                    ),
+                )
+                .values(status=TAKEN, taken_by=staff)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount == 1:
+                return
+            row = session.get(HandoffRequest, request_id)
+            if row is None or row.status == RELEASED:
+                raise ValueError(f"handoff request {request_id} is not open")
+            raise ValueError(f"handoff request {request_id} is already taken by {row.taken_by}")
 
     def release(self, conversation_id: str) -> int:
         """Close every open request of a conversation; returns how many were open."""

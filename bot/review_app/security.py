@@ -60,7 +60,8 @@ async def authenticate(request: Request) -> HTTPResponse | None:
     if request.ctx.session is None:
         if path.startswith("/api/") or request.method not in SAFE_METHODS:
             return json({"error": "login required"}, status=401)
-        return redirect(f"/login?next={_quote(request.path)}")
+        wanted = f"{path}?{request.query_string}" if request.query_string else path
+        return redirect(f"/login?next={_quote(wanted)}")
     if request.method not in SAFE_METHODS and not same_token(
         request.ctx.session.csrf_token, submitted_csrf(request)
     ):

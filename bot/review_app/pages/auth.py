@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sanic import Blueprint, Request
 from sanic.response import redirect
 
@@ -17,10 +19,18 @@ from bot.review_app.security import (
 from bot.staff import SESSION_LIFETIME, TooManyAttempts
 
 bp = Blueprint("auth")
+LOGIN_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # what new_login_token() makes
+
+
+def _login_token(request: Request) -> str:
+    """The browser's login token while it lives: another /login (a second tab, or the
+    /favicon.ico request browsers send, redirected here) must not void the form on screen."""
+    current = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+    return current if LOGIN_TOKEN.fullmatch(current) else new_login_token()
 
 
 def _login_page(request: Request, error: str | None = None, status: int = 200):
-    token = new_login_token()
+    token = _login_token(request)
     wanted = request.form.get("next") if request.method == "POST" else request.args.get("next")
     response = render(
         request, "login.html", status=status, error=error, login_token=token, next=safe_next(wanted)

@@ -14,6 +14,8 @@ from bot.review import ReviewError
 from bot.review_app.rendering import page_url, render
 
 bp = Blueprint("conversations")
+# Beyond this the page's offset no longer fits the database's integers (a 500, not a page).
+MAX_PAGE = 100_000
 
 
 class FilterError(ValueError):
@@ -24,9 +26,12 @@ def _date(value: str | None, name: str) -> dt.date | None:
     if not value:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError as error:
         raise FilterError(f"{name} must be a date like 2026-11-26.") from error
+    if day >= dt.date.max:  # the day after it, where "to" ends, does not exist
+        raise FilterError(f"{name} must be a date like 2026-11-26.")
+    return day
 
 
 def parse_filter(args: Any) -> ConversationFilter:
@@ -65,6 +70,8 @@ async def conversation_list(request: Request):
     try:
         flt = parse_filter(request.args)
         page = max(1, int(request.args.get("page") or 1))
+        if page > MAX_PAGE:
+            raise FilterError(f"page must be a number from 1 to {MAX_PAGE}.")
     except (FilterError, ValueError) as error:
         return render(
             request,
