@@ -24,6 +24,10 @@ def hand_off(
         text=shared.faq.handoff_text(),
         answer_source={"kind": "handoff", "reason": reason, "request_id": request_id},
     )
+    if tracker.get_latest_input_channel() == "socketio":
+        # The web chat shows a "a person has taken over" banner. Rasa's socket.io channel
+        # emits a custom message's `data` as the event payload; other channels never see it.
+        dispatcher.utter_message(json_message={"data": {"handoff": True}})
     # Rasa's own pause: messages are still logged, but no action is predicted until a
     # ConversationResumed event (`shopdesk handoff release`, or the HTTP API).
     return [ConversationPaused()]

@@ -15,6 +15,7 @@ from bot.processes import (
     start_action_server,
     start_rasa_server,
     start_review_app,
+    start_webchat,
     stop,
     wait_until_healthy,
 )
@@ -247,6 +248,15 @@ def command_review_app(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_webchat(args: argparse.Namespace) -> int:
+    from bot.webchat import create_app
+
+    create_app(args.socket_url).run(
+        host=args.host, port=args.port, workers=1, access_log=False, debug=False
+    )
+    return 0
+
+
 def ensure_first_admin() -> None:
     """A fresh install gets one admin with a random password, printed once (as Rasa X did)."""
     import secrets
@@ -287,6 +297,9 @@ def command_up(args: argparse.Namespace) -> int:
         review = start_review_app(args.review_port, f"http://localhost:{args.port}")
         processes.append(review)
         wait_until_healthy(f"http://localhost:{args.review_port}/health", review)
+        webchat = start_webchat(args.webchat_port, f"http://localhost:{args.port}")
+        processes.append(webchat)
+        wait_until_healthy(f"http://localhost:{args.webchat_port}/health", webchat)
         base = f"http://localhost:{args.port}"
         print(
             "\nshopdesk is running.\n"
@@ -297,6 +310,7 @@ def command_up(args: argparse.Namespace) -> int:
             f"  Rasa server:   {base}   (model {model.name})\n"
             f"  Action server: http://localhost:{args.actions_port}\n"
             f"  Review app:    http://localhost:{args.review_port}   (support staff log in)\n"
+            f"  Web chat:      http://localhost:{args.webchat_port}   (a demo shop page)\n"
             "  Stop:          Ctrl+C\n",
             flush=True,
         )
@@ -324,6 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="action server port (default 5055, as in endpoints.yml)",
     )
     up.add_argument("--review-port", type=int, default=5010, help="review app port (default 5010)")
+    up.add_argument(
+        "--webchat-port", type=int, default=5020, help="web chat widget port (default 5020)"
+    )
     up.set_defaults(handler=command_up)
 
     train = subcommands.add_parser("train", help="`rasa train` unless the model is up to date")
@@ -446,6 +463,14 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--port", type=int, default=5010)
     app.add_argument("--workers", type=int, default=1)
     app.set_defaults(handler=command_review_app)
+
+    webchat = subcommands.add_parser("webchat", help="serve the web chat widget on its own")
+    webchat.add_argument("--host", default="127.0.0.1")
+    webchat.add_argument("--port", type=int, default=5020)
+    webchat.add_argument(
+        "--socket-url", default=None, help="the Rasa server (default $SHOPDESK_SOCKET_URL)"
+    )
+    webchat.set_defaults(handler=command_webchat)
     return parser
 
 

@@ -33,6 +33,58 @@ def endpoints_for_action_port(port: int, project_dir: Path = PROJECT_ROOT) -> Pa
     return path
 
 
+# Channels configured from the environment: (credentials key, {field: variable}, optional).
+ENVIRONMENT_CHANNELS = (
+    (
+        "bot.channels.messenger.MessengerInput",
+        {
+            "verify": "FACEBOOK_VERIFY_TOKEN",
+            "secret": "FACEBOOK_APP_SECRET",
+            "page-access-token": "FACEBOOK_PAGE_ACCESS_TOKEN",
+        },
+        {"graph-api-url": "FACEBOOK_GRAPH_API_URL"},
+    ),
+    (
+        "telegram",
+        {
+            "access_token": "TELEGRAM_ACCESS_TOKEN",
+            "verify": "TELEGRAM_BOT_NAME",
+            "webhook_url": "TELEGRAM_WEBHOOK_URL",
+        },
+        {},
+    ),
+)
+
+
+def credentials_for_environment(
+    port: int, environ: dict[str, str] | None = None, project_dir: Path = PROJECT_ROOT
+) -> Path:
+    """credentials.yml plus Messenger and Telegram when their variables are set.
+
+    A channel with only some of its variables set is a configuration mistake, said at start.
+    """
+    import os
+
+    import yaml
+
+    environ = os.environ if environ is None else environ
+    credentials = yaml.safe_load((project_dir / "credentials.yml").read_text()) or {}
+    for key, required, optional in ENVIRONMENT_CHANNELS:
+        present = {field: environ.get(var) for field, var in required.items() if environ.get(var)}
+        if not present:
+            continue
+        missing = [var for field, var in required.items() if field not in present]
+        if missing:
+            raise RuntimeError(f"{key}: set {', '.join(missing)} too, or none of its variables.")
+        present.update({f: environ[v] for f, v in optional.items() if environ.get(v)})
+        credentials[key] = present
+    path = project_dir / ".rasa" / f"credentials-{port}.yml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(yaml.safe_dump(credentials, sort_keys=False))
+    path.chmod(0o600)  # it holds secrets
+    return path
+
+
 def start_rasa_server(
     port: int,
     model: Path,
@@ -40,7 +92,7 @@ def start_rasa_server(
     project_dir: Path = PROJECT_ROOT,
     extra_args: tuple[str, ...] = (),
 ) -> subprocess.Popen:
-    """`rasa run` with the REST channel (credentials.yml) and the HTTP API enabled."""
+    """`rasa run` with credentials.yml's channels (and the environment's) and the HTTP API."""
     return subprocess.Popen(
         rasa_command(
             "run",
@@ -52,7 +104,7 @@ def start_rasa_server(
             "--cors",
             "*",
             "--credentials",
-            "credentials.yml",
+            str(credentials_for_environment(port, project_dir=project_dir)),
             "--endpoints",
             str(endpoints),
             *extra_args,
@@ -72,6 +124,25 @@ def start_review_app(
         [sys.executable, "-m", "bot.cli", "review-app", "--port", str(port)],
         cwd=project_dir,
         env={**os.environ, "SHOPDESK_RASA_URL": rasa_url},
+    )
+
+
+def start_webchat(port: int, socket_url: str, project_dir: Path = PROJECT_ROOT) -> subprocess.Popen:
+    """The web chat widget's files and demo page, pointing at the Rasa server's socket.io."""
+    import sys
+
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "webchat",
+            "--port",
+            str(port),
+            "--socket-url",
+            socket_url,
+        ],
+        cwd=project_dir,
     )
 
 

@@ -51,6 +51,20 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     echo "$wanted" > "$stamp"
 fi
 
+# The web chat widget's socket.io client, from the npm registry (never a CDN at run time).
+widget_stamp="bot/webchat/node_modules/.shopdesk-installed"
+widget_wanted="$(sha256sum bot/webchat/package-lock.json | cut -d' ' -f1)"
+if [ "$(cat "$widget_stamp" 2>/dev/null)" != "$widget_wanted" ]; then
+    command -v npm >/dev/null 2>&1 || {
+        echo "The web chat needs npm (Node.js) to install its socket.io client:" >&2
+        echo "install Node.js 18 or later (e.g. 'apt-get install nodejs npm')." >&2
+        exit 1
+    }
+    echo "==> Installing the web chat's socket.io client (npm ci)"
+    npm ci --prefix bot/webchat --no-audit --no-fund --loglevel=error
+    echo "$widget_wanted" > "$widget_stamp"
+fi
+
 # The demo store's sample orders, unless a real orders database is configured.
 if [ -z "${SHOPDESK_ORDERS_DB_URL:-}" ]; then
     .venv/bin/shopdesk orders init --if-missing

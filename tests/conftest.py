@@ -166,8 +166,12 @@ def request(
 
 
 class Bot:
-    def __init__(self, base: str) -> None:
+    """The running bot: its Rasa server, and the review app and web chat beside it."""
+
+    def __init__(self, base: str, review: str, webchat: str) -> None:
         self.base = base
+        self.review = review
+        self.webchat = webchat
 
     def parse(self, text: str) -> dict:
         status, body = request(f"{self.base}/model/parse", {"text": text})
@@ -198,6 +202,42 @@ class Bot:
         ]
 
 
+MESSENGER_APP_SECRET = "test-app-secret-0b7f"
+
+
+class FakeGraphApi:
+    """Stands in for Meta's Graph API on loopback and keeps what the bot sent to it."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from threading import Thread
+
+        received = self.received = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                received.append((self.path, json.loads(body or b"null")))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"recipient_id": "1", "message_id": "m"}')
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v19.0"
+        Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture(scope="session")
+def fake_graph_api() -> Iterator[FakeGraphApi]:
+    api = FakeGraphApi()
+    yield api
+    api.server.shutdown()
+
+
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory) -> dict[str, str]:
     from bot.orders import create_sample_orders
@@ -212,8 +252,14 @@ def databases(tmp_path_factory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def bot(databases) -> Iterator[Bot]:
-    port, actions_port = free_port(), free_port()
+def bot(databases, fake_graph_api) -> Iterator[Bot]:
+    ports = {name: free_port() for name in ("rasa", "actions", "review", "webchat")}
+    messenger = {
+        "FACEBOOK_VERIFY_TOKEN": "larkspur-verify",
+        "FACEBOOK_APP_SECRET": MESSENGER_APP_SECRET,
+        "FACEBOOK_PAGE_ACCESS_TOKEN": "test-page-token",
+        "FACEBOOK_GRAPH_API_URL": fake_graph_api.url,
+    }
     process = subprocess.Popen(
         [
             sys.executable,
@@ -221,12 +267,16 @@ def bot(databases) -> Iterator[Bot]:
             "bot.cli",
             "up",
             "--port",
-            str(port),
+            str(ports["rasa"]),
             "--actions-port",
-            str(actions_port),
+            str(ports["actions"]),
+            "--review-port",
+            str(ports["review"]),
+            "--webchat-port",
+            str(ports["webchat"]),
         ],
         cwd=PROJECT_ROOT,
-        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false", **databases},
+        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false", **databases, **messenger},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -243,11 +293,44 @@ def bot(databases) -> Iterator[Bot]:
     # Keep draining output so the child never blocks on a full pipe.
     drain = subprocess.Popen(["cat"], stdin=process.stdout, stdout=subprocess.DEVNULL)
     try:
-        yield Bot(f"http://localhost:{port}")
+        yield Bot(
+            f"http://localhost:{ports['rasa']}",
+            f"http://localhost:{ports['review']}",
+            f"http://localhost:{ports['webchat']}",
+        )
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
         drain.wait(timeout=10)
-        for used in (port, actions_port):  # both servers are gone
+        for used in ports.values():  # every server is gone
             with socket.socket() as sock:
                 assert sock.connect_ex(("127.0.0.1", used)) != 0
+
+
+# ------------------------------------------------------------------ a real browser
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's; scripts/test.sh installs it
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless chromium driven by Playwright (no browser download: Debian's binary).
+
+    Module-scoped: Playwright's sync API keeps an event loop running in this thread while
+    the browser is open, and other tests call `asyncio.run` (Rasa's tracker store).
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

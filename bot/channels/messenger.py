@@ -1,0 +1,120 @@
+"""Facebook Messenger, as Rasa's `FacebookInput`, with stricter webhook checks.
+
+Rasa's channel answers a webhook with a wrong signature "200 not validated" and fails with a
+500 on an unknown hash name in the header; here such a request gets a 403 and is never
+processed. `X-Hub-Signature-256` (what Meta sends now) is checked first, `X-Hub-Signature`
+(SHA-1) otherwise, in constant time. `graph-api-url` (default: Meta's) lets tests and
+egress proxies receive the replies. Everything else (parsing events, sending answers) is Rasa's.
+
+credentials (filled from FACEBOOK_* environment variables by `shopdesk up`):
+
+    bot.channels.messenger.MessengerInput:
+      verify: <the webhook verify token you chose>
+      secret: <the app secret>
+      page-access-token: <the page access token>
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fbmessenger import MessengerClient
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.facebook import FacebookInput, Messenger, MessengerBot
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_GRAPH_API_URL = "https://graph.facebook.com/v19.0"
+
+
+def signature_is_valid(app_secret: str, body: bytes, headers: Any) -> bool:
+    """Meta's HMAC of the raw body with the app secret, SHA-256 preferred."""
+    for header, digest in (
+        ("X-Hub-Signature-256", hashlib.sha256),
+        ("X-Hub-Signature", hashlib.sha1),
+    ):
+        value = headers.get(header)
+        if value is None:
+            continue
+        method, _, given = value.partition("=")
+        if method != digest().name:
+            return False
+        expected = hmac.new(app_secret.encode(), body, digest).hexdigest()
+        return hmac.compare_digest(expected, given.strip().lower())
+    return False
+
+
+class MessengerInput(FacebookInput):
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        if not credentials:
+            cls.raise_missing_credentials_exception()
+        return cls(
+            credentials.get("verify"),
+            credentials.get("secret"),
+            credentials.get("page-access-token"),
+            credentials.get("graph-api-url") or DEFAULT_GRAPH_API_URL,
+        )
+
+    def __init__(
+        self, fb_verify: str, fb_secret: str, fb_access_token: str, graph_api_url: str
+    ) -> None:
+        super().__init__(fb_verify, fb_secret, fb_access_token)
+        self.graph_api_url = graph_api_url.rstrip("/")
+
+    def _client(self) -> MessengerClient:
+        client = MessengerClient(self.fb_access_token)
+        client.graph_url = self.graph_api_url
+        return client
+
+    def get_output_channel(self) -> OutputChannel:
+        return MessengerBot(self._client())
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("messenger_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            token = request.args.get("hub.verify_token") or ""
+            if self.fb_verify and hmac.compare_digest(token, self.fb_verify):
+                return response.text(request.args.get("hub.challenge") or "")
+            return response.text("invalid verify token", status=403)
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not signature_is_valid(self.fb_secret or "", request.body, request.headers):
+                logger.warning("Messenger webhook with a missing or wrong signature refused.")
+                return response.text("invalid signature", status=403)
+            payload = request.json
+            if not _is_page_event(payload):
+                return response.text("not a Messenger page event", status=400)
+            messenger = Messenger(self.fb_access_token, on_new_message)
+            messenger.client = self._client()
+            await messenger.handle(payload, self.get_metadata(request))
+            return response.text("success")
+
+        return webhook
+
+
+def _is_page_event(payload: Any) -> bool:
+    """The shape Rasa's Messenger handler relies on, checked before it reads it."""
+    if not isinstance(payload, dict) or payload.get("object") != "page":
+        return False
+    entries = payload.get("entry")
+    return isinstance(entries, list) and all(
+        isinstance(entry, dict)
+        and isinstance(entry.get("messaging"), list)
+        and all(isinstance(event, dict) for event in entry["messaging"])
+        for entry in entries
+    )

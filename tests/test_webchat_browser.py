@@ -1,0 +1,99 @@
+"""The web chat widget in a real browser (Debian's chromium, headless, Playwright) talking to
+the running bot over Rasa's socket.io channel. Screenshots: test-output/screenshots/."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+SCREENSHOTS = PROJECT_ROOT / "test-output" / "screenshots"
+
+
+def bot_messages(page) -> list[str]:
+    return page.locator(".sd-bot .sd-bubble").all_inner_texts()
+
+
+def ask(page, text: str, expect_more_than: int) -> list[str]:
+    """Type a message, check the typing indicator, wait for the bot's answer."""
+    page.fill(".sd-input", text)
+    page.press(".sd-input", "Enter")
+    page.wait_for_selector(".sd-typing:not([hidden])", timeout=10_000)
+    page.wait_for_function(
+        "n => document.querySelectorAll('.sd-bot .sd-bubble').length > n",
+        arg=expect_more_than,
+        timeout=60_000,
+    )
+    page.wait_for_selector(".sd-typing", state="hidden", timeout=10_000)
+    return bot_messages(page)
+
+
+def test_a_customer_chats_on_the_shop_page(bot, browser, databases):
+    from bot.conversations import ConversationLog
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1100, "height": 760})
+    page.goto(bot.webchat)
+    page.click(".sd-toggle")
+    page.wait_for_function("() => JSON.parse(localStorage['shopdesk-chat'] || '{}').sessionId")
+    session_id = page.evaluate("JSON.parse(localStorage['shopdesk-chat']).sessionId")
+
+    # An FAQ question: the templated answer.
+    messages = ask(page, "which payment methods do you accept?", 0)
+    assert any(message.startswith("We accept") for message in messages), messages
+    page.screenshot(path=str(SCREENSHOTS / "webchat-1-template-answer.png"))
+
+    # A question only past transcripts answer: the retrieved answer and "did this help?".
+    before = len(messages)
+    messages = ask(page, "how should I wash a linen duvet cover so it doesn't shrink", before)
+    page.wait_for_selector(".sd-quick-reply")
+    assert "Did this answer your question?" in messages
+    assert page.locator(".sd-quick-reply").all_inner_texts() == [
+        "Yes, that helped",
+        "No, it didn't",
+    ]
+    page.screenshot(path=str(SCREENSHOTS / "webchat-2-retrieved-answer.png"))
+    before = len(messages)
+    page.click("text=Yes, that helped")
+    page.wait_for_function(
+        "n => document.querySelectorAll('.sd-bot .sd-bubble').length > n", arg=before
+    )
+    assert any("Glad that helped" in message for message in bot_messages(page))
+    assert page.locator(".sd-quick-reply").count() == 0  # answered buttons go away
+
+    # A person, please: the handoff message and the banner.
+    assert page.locator(".sd-handover").is_hidden()
+    messages = ask(page, "I want to talk to a real person please", len(bot_messages(page)))
+    assert any("support team" in message for message in messages)
+    page.wait_for_selector(".sd-handover:not([hidden])")
+    page.screenshot(path=str(SCREENSHOTS / "webchat-3-handoff.png"))
+
+    # A reload keeps the conversation, its id and the handoff state.
+    shown = page.locator(".sd-bubble").all_inner_texts()
+    page.reload()
+    page.wait_for_selector(".sd-panel:not([hidden])")
+    assert page.locator(".sd-bubble").all_inner_texts() == shown
+    assert page.evaluate("JSON.parse(localStorage['shopdesk-chat']).sessionId") == session_id
+    assert page.locator(".sd-handover").is_visible()
+    page.screenshot(path=str(SCREENSHOTS / "webchat-4-after-reload.png"))
+
+    # The conversation is logged once, as a socket.io conversation staff can filter by.
+    conversation = ConversationLog(databases["SHOPDESK_DB_URL"]).read(session_id)
+    assert conversation.channel == "socketio"
+    assert [t.intent for t in conversation.user_turns][0] == "check_payment_methods"
+    assert conversation.paused is True
+    page.close()
+
+
+def test_customer_text_is_never_html(bot, browser):
+    page = browser.new_page()
+    page.goto(bot.webchat)
+    page.click(".sd-toggle")
+    page.wait_for_function("() => JSON.parse(localStorage['shopdesk-chat'] || '{}').sessionId")
+    ask(page, "<img src=x onerror=\"document.title='pwned'\"> where is order 482913", 0)
+    assert page.locator(".sd-user .sd-bubble img").count() == 0
+    assert "<img src=x" in page.locator(".sd-user .sd-bubble").first.inner_text()
+    assert page.title() != "pwned"
+    page.close()
