@@ -95,18 +95,57 @@ def worker(size: int, method: str, n_queries: int, seed: int) -> dict:
     }
 
 
+def plot(results: dict, path: Path) -> None:
+    """ms per query against corpus size, ours vs plain rank-bm25 (log-log)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7, 4))
+    axes = figure.subplots()
+    sizes = [row["size"] for row in results["rows"]]
+    for method, label, marker in (
+        ("ours", "ours (inverted index)", "o"),
+        ("plain", "plain get_top_n", "s"),
+    ):
+        for percentile, style in (("ms_p50", "-"), ("ms_p95", "--")):
+            axes.plot(
+                sizes,
+                [row[method][percentile] for row in results["rows"]],
+                marker + style,
+                label=f"{label} {percentile[3:]}",
+            )
+    axes.axhline(20, color="grey", linestyle=":", linewidth=1)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("past transcripts")
+    axes.set_ylabel("ms per query")
+    axes.set_title("BM25 transcript search, one query, 2-core CPU")
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "bm25.json")
+    parser.add_argument(
+        "--plot-only", action="store_true", help="redraw the plot from --out, measure nothing"
+    )
     parser.add_argument("--worker", nargs=2, metavar=("SIZE", "METHOD"), help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.worker:
         size, method = int(args.worker[0]), args.worker[1]
         print(json.dumps(worker(size, method, args.queries, args.seed)))
+        return
+
+    if args.plot_only:
+        plot(json.loads(args.out.read_text()), args.out.with_suffix(".png"))
         return
 
     rows = []
@@ -146,7 +185,8 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     command = "python bench/bm25_benchmark.py --sizes " + " ".join(map(str, args.sizes))
     args.out.write_text(json.dumps({"command": command, "rows": rows}, indent=2))
-    print(f"written to {args.out}")
+    plot({"rows": rows}, args.out.with_suffix(".png"))
+    print(f"written to {args.out} and {args.out.with_suffix('.png')}")
 
 
 if __name__ == "__main__":
