@@ -57,6 +57,7 @@ class Handoff:
     last_message: str | None
     status: str
     created_at: dt.datetime
+    taken_by: str | None = None
 
 
 class Records:
@@ -78,18 +79,33 @@ class Records:
             session.flush()
             return request.id
 
-    def open_handoffs(self) -> list[Handoff]:
+    def open_handoffs(self, newest_first: bool = False, limit: int | None = None) -> list[Handoff]:
+        """Requests not yet released (open or taken by someone)."""
         with Session(self.engine) as session:
+            order = HandoffRequest.created_at.desc() if newest_first else HandoffRequest.created_at
             rows = (
                 session.query(HandoffRequest)
                 .filter(HandoffRequest.status != RELEASED)
-                .order_by(HandoffRequest.created_at)
+                .order_by(order, HandoffRequest.id.desc() if newest_first else HandoffRequest.id)
+                .limit(limit)
                 .all()
             )
             return [
-                Handoff(r.id, r.conversation_id, r.reason, r.last_message, r.status, r.created_at)
+                Handoff(
+                    r.id,
+                    r.conversation_id,
+                    r.reason,
+                    r.last_message,
+                    r.status,
+                    r.created_at,
+                    r.taken_by,
+                )
                 for r in rows
             ]
+
+    def count_open_handoffs(self) -> int:
+        with Session(self.engine) as session:
+            return session.query(HandoffRequest).filter(HandoffRequest.status != RELEASED).count()
 
     def take(self, request_id: int, staff: str) -> None:
         """Mark a request as taken by `staff`, so colleagues see that someone is on it.

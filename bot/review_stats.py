@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bot.conversation_index import CONVERSATIONS, FEEDBACK, MESSAGES, fold, sync
 from bot.conversations import EVENTS, FALLBACK_INTENT, IntentGuess
-from bot.records import RELEASED, HandoffRequest
+from bot.records import HandoffRequest
 from bot.retrieval.text import tokenize
 from bot.review import MessageReviewRow
 
@@ -354,39 +354,3 @@ def dashboard_stats(engine: Engine, since: dt.date, until: dt.date) -> Dashboard
         said, fell_back = messages.get(day, (0, 0))
         days.append(DayStats(day, started, handed, said, fell_back))
     return DashboardStats(since, until, tuple(days), intents, bins, helpful, not_helpful)
-
-
-# --------------------------------------------------------------------- handoff queue
-
-
-@dataclass(frozen=True)
-class QueuedHandoff:
-    id: int
-    conversation_id: str
-    reason: str
-    last_message: str | None
-    status: str
-    created_at: dt.datetime
-    taken_by: str | None
-
-
-def handoff_queue(engine: Engine, limit: int = 200) -> tuple[list[QueuedHandoff], int]:
-    """Open and taken requests, newest first (at most `limit`), and how many there are."""
-    h = HANDOFFS.c
-    waiting = h.status != RELEASED
-    query = select(h).where(waiting).order_by(h.created_at.desc(), h.id.desc()).limit(limit)
-    with engine.connect() as connection:
-        rows = [
-            QueuedHandoff(
-                r.id,
-                r.conversation_id,
-                r.reason,
-                r.last_message,
-                r.status,
-                r.created_at,
-                r.taken_by,
-            )
-            for r in connection.execute(query)
-        ]
-        total = connection.scalar(select(func.count()).select_from(HANDOFFS).where(waiting))
-    return rows, int(total or 0)

@@ -15,9 +15,9 @@ from sanic.response import HTTPResponse, redirect
 from bot.rasa_api import resume_conversation
 from bot.review_app.rendering import render
 from bot.review_app.threads import in_thread
-from bot.review_stats import handoff_queue
 
 bp = Blueprint("handoffs")
+QUEUE_LIMIT = 200  # requests shown; the page says how many more there are
 
 NOTICES = {
     "taken": "You took the conversation: answer the customer, then give it back to the bot.",
@@ -26,7 +26,9 @@ NOTICES = {
 
 
 async def _show(request: Request, error: str | None = None, status: int = 200) -> HTTPResponse:
-    rows, total = await in_thread(handoff_queue, request.app.ctx.engine)
+    records = request.app.ctx.records
+    rows = await in_thread(records.open_handoffs, True, QUEUE_LIMIT)
+    total = await in_thread(records.count_open_handoffs)
     return render(
         request,
         "handoffs.html",
