@@ -120,6 +120,24 @@ def toy_training_data():
     )
 
 
+# --------------------------------------------------------- Sanic apps in-process
+
+
+def serve_in_tests(app):
+    """sanic-testing's client on `app`, waiting up to 60 s for an answer (httpx's default of
+    5 s is too short for a first chart drawing on a busy 2-core CI machine)."""
+    from sanic_testing import TestManager
+    from sanic_testing.testing import SanicTestClient
+
+    class PatientClient(SanicTestClient):
+        def get_new_session(self, **kwargs):
+            kwargs.setdefault("timeout", 60)
+            return super().get_new_session(**kwargs)
+
+    TestManager(app).test_client = PatientClient(app)  # what `app.test_client` returns
+    return app
+
+
 # ------------------------------------------------- a conversation log on SQLite
 
 

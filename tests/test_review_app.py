@@ -17,7 +17,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sanic import Sanic
-from sanic_testing import TestManager
 from sqlalchemy import inspect, text
 
 from bot.database import engine_for
@@ -28,6 +27,7 @@ from bot.review_app import create_app
 from bot.review_app.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from bot.review_app.settings import ReviewAppSettings
 from bot.staff import MAX_FAILURES_PER_USER, StaffAccounts
+from tests.conftest import serve_in_tests
 from tests.logged_conversations import bot_says, conversation_events, save, user
 
 ADMIN = ("ana", "correct horse battery")
@@ -191,7 +191,7 @@ def site(template_db: Path, tmp_path: Path) -> Iterator[Site]:
     url = f"sqlite:///{tmp_path / template_db.name}"
     root = tmp_path / "project"
     app = create_app(ReviewAppSettings(db_url=url, export_paths=ExportPaths.under(root)))
-    TestManager(app)
+    serve_in_tests(app)
     yield Site(app, url, root)
     for holder in (app.ctx.staff, app.ctx.log, app.ctx.reviews, app.ctx.records):
         holder.engine.dispose()

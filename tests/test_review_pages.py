@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, serve_in_tests
 from tests.logged_conversations import bot_says, conversation_events, save, user
 
 PASSWORD = "a long enough password"
@@ -64,7 +64,6 @@ class Browser:
 @pytest.fixture()
 def make_app(db_url: str):
     """Builds the review app on the test database, with staff accounts ana and ben."""
-    from sanic_testing import TestManager
 
     from bot.review_app import create_app
     from bot.review_app.settings import ReviewAppSettings
@@ -77,7 +76,7 @@ def make_app(db_url: str):
 
     def build(**settings):
         app = create_app(ReviewAppSettings(db_url=db_url, **settings))
-        TestManager(app)
+        serve_in_tests(app)
         return app
 
     return build
