@@ -113,7 +113,8 @@ def replies_to(fake_graph_api, sender: str) -> list[dict]:
     return [
         body
         for path, body in fake_graph_api.received
-        if path.endswith("/me/messages") and body.get("recipient", {}).get("id") == sender
+        if path.split("?")[0].endswith("/me/messages")
+        and body.get("recipient", {}).get("id") == sender
     ]
 
 
