@@ -139,37 +139,61 @@ class ReviewStore:
         corrected_answer: str | None = None,
     ) -> MessageReview:
         """Mark a user message reviewed; arguments left at None keep their stored value."""
+        [review] = self.review_messages(
+            {event_id: conversation_id},
+            reviewer,
+            corrected_intent=corrected_intent,
+            excluded=excluded,
+            answer_approved=answer_approved,
+            corrected_answer=corrected_answer,
+        )
+        return review
+
+    def review_messages(
+        self,
+        messages: dict[int, str],
+        reviewer: str,
+        *,
+        corrected_intent: str | None = None,
+        excluded: bool | None = None,
+        answer_approved: bool | None = None,
+        corrected_answer: str | None = None,
+    ) -> list[MessageReview]:
+        """The same review for several messages (event id -> conversation): all or none."""
         reviewer = _required(reviewer, "reviewer")
         if corrected_intent is not None and self.intents is not None:
             if corrected_intent not in self.intents:
                 raise ReviewError(f"'{corrected_intent}' is not an intent of the domain.")
+        reviews = []
         with Session(self.engine) as session, session.begin():
-            row = session.scalar(
-                select(MessageReviewRow).where(MessageReviewRow.event_id == event_id)
-            )
-            if row is None:
-                row = MessageReviewRow(
-                    event_id=event_id,
-                    conversation_id=conversation_id,
-                    excluded=False,
-                    answer_approved=False,
+            for event_id, conversation_id in sorted(messages.items()):
+                row = session.scalar(
+                    select(MessageReviewRow).where(MessageReviewRow.event_id == event_id)
                 )
-                session.add(row)
-            elif row.conversation_id != conversation_id:
-                raise ReviewError(
-                    f"message {event_id} belongs to conversation {row.conversation_id!r}."
-                )
-            if corrected_intent is not None:
-                row.corrected_intent = corrected_intent
-            if excluded is not None:
-                row.excluded = excluded
-            if answer_approved is not None:
-                row.answer_approved = answer_approved
-            if corrected_answer is not None:
-                row.corrected_answer = corrected_answer.strip() or None
-            row.reviewed_by, row.reviewed_at = reviewer, _now()
-            session.flush()
-            return _message_review(row)
+                if row is None:
+                    row = MessageReviewRow(
+                        event_id=event_id,
+                        conversation_id=conversation_id,
+                        excluded=False,
+                        answer_approved=False,
+                    )
+                    session.add(row)
+                elif row.conversation_id != conversation_id:
+                    raise ReviewError(
+                        f"message {event_id} belongs to conversation {row.conversation_id!r}."
+                    )
+                if corrected_intent is not None:
+                    row.corrected_intent = corrected_intent
+                if excluded is not None:
+                    row.excluded = excluded
+                if answer_approved is not None:
+                    row.answer_approved = answer_approved
+                if corrected_answer is not None:
+                    row.corrected_answer = corrected_answer.strip() or None
+                row.reviewed_by, row.reviewed_at = reviewer, _now()
+                session.flush()
+                reviews.append(_message_review(row))
+        return reviews
 
     def message_reviews(self, conversation_id: str | None = None) -> dict[int, MessageReview]:
         """Reviews by event id: of one conversation, or all of them."""

@@ -34,7 +34,16 @@ class ShopdeskTrackerStore(SQLTrackerStore):
         # Our tables live beside Rasa's `events`: bring them up to date first (this also
         # creates a SQLite file's folder and switches it to WAL for concurrent readers).
         open_database(url).dispose()
-        for ignored in ("dialect", "db", "port", "username", "password", "login_db", "query"):
-            kwargs.pop(ignored, None)
+        ignored = [
+            key
+            for key in ("dialect", "db", "port", "username", "password", "login_db", "query")
+            if kwargs.pop(key, None) is not None
+        ]
+        if ignored:
+            logger.warning(
+                "endpoints.yml: %s ignored; this tracker store takes one `url` "
+                "(or SHOPDESK_DB_URL).",
+                ", ".join(ignored),
+            )
         super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
         logger.info("Conversations are logged to %r.", self.engine.url)

@@ -138,3 +138,23 @@ def test_review_state_survives_a_restart(logged):
     assert [(text, who) for text, who, _ in review.notes] == [("Add a care FAQ entry?", "ana")]
     assert review.updated_by == "ben"
     assert reopened.conversations_for_stories() == ["customer-1"]
+
+
+def test_a_group_review_is_stored_whole_or_not_at_all(logged):
+    from bot.conversations import ConversationLog
+    from bot.review import ReviewError, ReviewStore
+
+    turns = ConversationLog(logged).read("customer-1").user_turns
+    store = ReviewStore(logged)
+    store.review_message(turns[0].event_id, "customer-1", "ana")
+    # The second message is named with the wrong conversation: the whole group is refused.
+    group = {turns[1].event_id: "customer-1", turns[0].event_id: "customer-2"}
+    with pytest.raises(ReviewError, match="belongs to conversation"):
+        store.review_messages(group, "ben", corrected_intent="out_of_scope")
+    assert set(store.message_reviews("customer-1")) == {turns[0].event_id}
+    assert store.message_reviews()[turns[0].event_id].reviewed_by == "ana"
+
+    reviews = store.review_messages(
+        {turns[1].event_id: "customer-1", turns[2].event_id: "customer-1"}, "ben", excluded=True
+    )
+    assert [r.excluded for r in reviews] == [True, True]

@@ -8,6 +8,7 @@ the whole inbox, so it runs in a worker thread, off Sanic's event loop.
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 from sanic import Blueprint, Request
@@ -123,12 +124,6 @@ def _changes(request: Request) -> dict[str, Any]:
     return {"corrected_intent": intent}
 
 
-def _review_all(request: Request, conversations: dict[int, str], changes: dict[str, Any]) -> None:
-    reviews, who = request.app.ctx.reviews, request.ctx.session.member.username
-    for event_id, conversation_id in sorted(conversations.items()):
-        reviews.review_message(event_id, conversation_id, who, **changes)
-
-
 @bp.post("/inbox/label")
 async def label_group(request: Request):
     """Label (or exclude) every message of a group; every id is checked before any is stored."""
@@ -151,7 +146,8 @@ async def label_group(request: Request):
         )
         return await _show(request, threshold, page, error, status=409)
     try:
-        await in_thread(_review_all, request, found, changes)
+        who = request.ctx.session.member.username
+        await in_thread(partial(request.app.ctx.reviews.review_messages, found, who, **changes))
     except ReviewError as error:
         return await _show(request, threshold, page, str(error), status=400)
     done = ACTIONS["exclude" if "excluded" in changes else "label"]
