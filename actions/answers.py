@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -10,7 +11,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import hand_off
 from actions.shared import resources
-from bot.records import REPEATED_FALLBACK
+from bot.faq import FaqRenderError
+from bot.records import NOTHING_FOUND, REPEATED_FALLBACK
+
+logger = logging.getLogger(__name__)
 
 ORDER_FORM = "order_form"
 HELPFUL_BUTTONS = [
@@ -81,8 +85,13 @@ class ActionAnswer(Action):
         order = None
         if "order_number" in answer.requires:
             order = shared.orders.find(str(slots["order_number"]))
+        try:
+            text = shared.faq.render(answer, slots, order)
+        except FaqRenderError as error:
+            logger.warning("Template not used, a person takes over: %s", error)
+            return hand_off(dispatcher, tracker, NOTHING_FOUND)
         dispatcher.utter_message(
-            text=shared.faq.render(answer, slots, order),
+            text=text,
             answer_source={"kind": "template", "id": answer.source_id, "intent": intent},
         )
         if "order_number" in answer.requires and order is None:

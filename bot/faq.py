@@ -36,6 +36,18 @@ class FaqError(ValueError):
     """data/faq.yml (or the store profile) cannot be used; the message names the place."""
 
 
+class FaqRenderError(FaqError):
+    """A template could not be filled from this order's data (say, a shop's order marked
+    dispatched without a carrier): the action hands the customer to a person instead."""
+
+
+def _never_none(value: Any) -> Any:
+    # An empty field of a shop's order would otherwise reach the customer as "None".
+    if value is None:
+        raise jinja2.UndefinedError("a value in this answer is empty (None)")
+    return value
+
+
 @dataclass(frozen=True)
 class FaqAnswer:
     intent: str
@@ -50,7 +62,9 @@ class FaqAnswer:
 def _environment() -> SandboxedEnvironment:
     # Sandboxed: the file is edited by staff, not developers. No autoescape: plain text out.
     # StrictUndefined: a misspelt name is an error at start-up, never an empty placeholder.
-    return SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+    return SandboxedEnvironment(
+        undefined=jinja2.StrictUndefined, autoescape=False, finalize=_never_none
+    )
 
 
 def _read_yaml(path: Path) -> Any:
@@ -169,7 +183,12 @@ class FaqBook:
     def render(
         self, answer: FaqAnswer, slots: dict[str, Any], order: OrderView | None = None
     ) -> str:
-        return self._render(answer, slots, order)
+        """The answer's text; FaqRenderError when this order's data cannot fill it."""
+        try:
+            return self._render(answer, slots, order)
+        except jinja2.TemplateError as error:
+            state = f" (order {order.number}: {order.status})" if order else ""
+            raise FaqRenderError(f"answers.{answer.intent}{state}: {error}") from error
 
     def handoff_text(self) -> str:
         return " ".join(self.handoff.render(store=self.store).split())

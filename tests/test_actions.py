@@ -244,3 +244,24 @@ def test_a_broken_faq_file_stops_the_action_server_with_its_name(shared, tmp_pat
     with pytest.raises(ImportError, match=r"faq\.yml: answers\.track_order"):
         module.resources()
     module.resources.cache_clear()
+
+
+def test_an_order_with_an_empty_field_goes_to_a_person_not_to_the_customer_as_none(
+    shared, monkeypatch
+):
+    """A shop's database may hold a dispatched order without its carrier: the template would
+    say "on its way with None", so a person answers instead."""
+    from dataclasses import replace
+
+    from actions.answers import ActionAnswer
+
+    shipped = shared.orders.find("482913")
+    monkeypatch.setattr(shared.orders, "find", lambda number: replace(shipped, carrier=None))
+    messages, events = run(
+        ActionAnswer(),
+        tracker("where is 482913", "track_order", {"order_number": "482913"}, sender="c-none"),
+    )
+    assert messages[0]["answer_source"]["kind"] == "handoff"
+    assert messages[0]["answer_source"]["reason"] == "nothing_found"
+    assert "None" not in messages[0]["text"]
+    assert events == [{"event": "pause", "timestamp": None}]

@@ -23,7 +23,15 @@ def create_app(settings: ReviewAppSettings | None = None) -> Sanic:
     from bot.project import domain_intents
     from bot.records import Records
     from bot.review import ReviewStore
-    from bot.review_app.pages import auth, conversations, dashboard, export, handoffs, inbox
+    from bot.review_app.pages import (
+        auth,
+        conversations,
+        dashboard,
+        export,
+        handoffs,
+        inbox,
+        metrics,
+    )
     from bot.review_app.security import authenticate
     from bot.staff import StaffAccounts
 
@@ -39,6 +47,7 @@ def create_app(settings: ReviewAppSettings | None = None) -> Sanic:
     app.ctx.records = Records(settings.db_url)
     app.ctx.engine = app.ctx.log.engine
 
+    metrics.instrument(app)  # first, so that it also times requests `authenticate` turns away
     app.register_middleware(authenticate, "request")
     app.static("/static", str(STATIC), name="static")
     for blueprint in (auth.bp, conversations.bp, inbox.bp, handoffs.bp, dashboard.bp, export.bp):

@@ -16,7 +16,8 @@ from sanic.response import HTTPResponse, json, redirect
 
 SESSION_COOKIE = "shopdesk_session"
 LOGIN_CSRF_COOKIE = "shopdesk_login_csrf"
-PUBLIC_PATHS = ("/login", "/health")
+# /metrics checks its own token or loopback client (bot.metrics_access): Prometheus has no session.
+PUBLIC_PATHS = ("/login", "/health", "/metrics")
 PUBLIC_PREFIXES = ("/static/",)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
