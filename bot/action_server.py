@@ -110,8 +110,14 @@ class ActionServerMetrics:
             ["action", "status"],
             registry=self.registry,
         )
-        self._handled: OrderedDict[tuple[str, str], None] = OrderedDict()
-        self._fallbacks: OrderedDict[tuple[str, str], None] = OrderedDict()
+        # Known label values start at 0, so that rate() sees their first increase too.
+        for kind in ANSWER_SOURCES:
+            self.answers.labels(kind)
+        for reason in HANDOFF_REASONS:
+            self.handoffs.labels(reason)
+        self.errors.labels("unknown", "404")
+        self._handled: OrderedDict[tuple[str, str | None], None] = OrderedDict()
+        self._fallbacks: OrderedDict[tuple[str, str | None], None] = OrderedDict()
 
     def observe(
         self, call: dict[str, Any] | None, status: int, body: dict[str, Any] | None, seconds: float
@@ -151,7 +157,9 @@ class ActionServerMetrics:
             self.fallbacks.inc()
 
 
-def _first_time(seen: OrderedDict[tuple[str, str], None], key: tuple[str, Any]) -> bool:
+def _first_time(
+    seen: OrderedDict[tuple[str, str | None], None], key: tuple[str, str | None]
+) -> bool:
     """Whether `key` is new (a call without a message id always is); remember the newest."""
     if key[1] is None:
         return True

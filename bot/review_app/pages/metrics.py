@@ -91,6 +91,11 @@ class ReviewAppMetrics:
             ["form"],
             registry=self.registry,
         )
+        # Known label values start at 0, so that rate() sees their first increase too.
+        for outcome in set(LOGIN_OUTCOMES.values()):
+            self.logins.labels(outcome)
+        for form in REVIEW_ROUTES.values():
+            self.reviews_saved.labels(form)
         self.registry.register(OpenHandoffs(records))
 
     def observe(self, app_name: str, request: Request, response: HTTPResponse) -> None:
