@@ -8,13 +8,21 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from bot.project import PROJECT_ROOT, rasa_command
+from bot.project import PROJECT_ROOT
+
+
+def rasa_server_command(*args: str) -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "bot.rasa_server", *args]
 
 
 def start_action_server(port: int, project_dir: Path = PROJECT_ROOT) -> subprocess.Popen:
+    """rasa-sdk's action server with our `/metrics` (bot/action_server.py)."""
+    import sys
+
     return subprocess.Popen(
-        rasa_command("run", "actions", "--port", str(port), "--actions", "actions"),
-        cwd=project_dir,
+        [sys.executable, "-m", "bot.action_server", "--port", str(port)], cwd=project_dir
     )
 
 
@@ -92,9 +100,10 @@ def start_rasa_server(
     project_dir: Path = PROJECT_ROOT,
     extra_args: tuple[str, ...] = (),
 ) -> subprocess.Popen:
-    """`rasa run` with credentials.yml's channels (and the environment's) and the HTTP API."""
+    """`rasa run` with credentials.yml's channels (and the environment's) and the HTTP API,
+    through bot.rasa_server (checks before start, an apology when the action server fails)."""
     return subprocess.Popen(
-        rasa_command(
+        rasa_server_command(
             "run",
             "--model",
             str(model),

@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy as sa
+import sqlalchemy.orm
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
 
 from bot.database import db_url, open_database
@@ -46,4 +48,10 @@ class ShopdeskTrackerStore(SQLTrackerStore):
                 ", ".join(ignored),
             )
         super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
+        # Rasa's engine never checks a pooled connection before use, so after a database
+        # restart every pooled connection would fail once; ping first instead.
+        self.engine = sa.create_engine(
+            self.engine.url, pool_pre_ping=True, **create_engine_kwargs(self.engine.url)
+        )
+        self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
         logger.info("Conversations are logged to %r.", self.engine.url)

@@ -1,0 +1,166 @@
+"""`rasa` as shopdesk runs it: checked before it starts, polite when the action server is down.
+
+`python -m bot.rasa_server run --model models/ --endpoints endpoints.yml ...` takes the same
+arguments as `rasa`. Before handing over to Rasa's own command line it checks
+
+- the model archive: it must exist and unpack whole (a truncated or corrupt archive would
+  otherwise leave `rasa run` up without a model, answering nothing);
+- the database and, when endpoints.yml names one, the Redis lock store: unreachable, and the
+  server does not start (Rasa would retry for minutes, or fall back to memory);
+
+and exits with status 2 and one line naming what is wrong.
+
+It also makes custom actions fail politely. When Rasa cannot reach the action server it logs
+the error and goes on as if the action had said nothing, so the customer waits for an answer
+that never comes. Here the customer gets `utter_temporarily_unavailable` (domain.yml) and the
+conversation goes on; the next message reaches the action server again once it is back.
+Rasa has no setting for this, so `RemoteAction` is replaced by a subclass before Rasa starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from rasa.core.actions import action as rasa_actions
+from rasa.shared.exceptions import RasaException
+
+logger = logging.getLogger(__name__)
+
+APOLOGY_RESPONSE = "utter_temporarily_unavailable"
+FALLBACK_APOLOGY = "Sorry, I can't answer right now. Please try again in a few minutes."
+
+
+class StartupError(Exception):
+    """Something the server needs is missing or broken; the message says what and where."""
+
+
+class RemoteActionWithApology(rasa_actions.RemoteAction):
+    """Rasa's RemoteAction, apologising to the customer when the action server fails."""
+
+    async def run(self, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> list:
+        try:
+            return await super().run(output_channel, nlg, tracker, domain)
+        except rasa_actions.ActionExecutionRejection:
+            raise  # a form's validation said no: Rasa's normal flow
+        except (RasaException, asyncio.TimeoutError) as error:
+            logger.error(
+                "Custom action %r failed (%s); the customer was asked to try again later.",
+                self.name(),
+                error,
+            )
+            message = await nlg.generate(APOLOGY_RESPONSE, tracker, output_channel.name())
+            message = dict(message or {"text": FALLBACK_APOLOGY})
+            message["answer_source"] = {"kind": "unavailable", "action": self.name()}
+            await output_channel.send_response(tracker.sender_id, dict(message))
+            return [rasa_actions.create_bot_utterance(message)]
+
+
+def install_apology_for_failed_actions() -> None:
+    rasa_actions.RemoteAction = RemoteActionWithApology  # type: ignore[misc]
+
+
+def option(argv: list[str], name: str) -> str | None:
+    """The value of `--name value` or `--name=value` in a command line."""
+    for index, argument in enumerate(argv):
+        if argument == name and index + 1 < len(argv):
+            return argv[index + 1]
+        if argument.startswith(name + "="):
+            return argument.split("=", 1)[1]
+    return None
+
+
+def check_model(model: str | None) -> Path:
+    """The archive Rasa will load, unpacked once to prove it is whole."""
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+
+    from bot.project import latest_model
+
+    path = Path(model or "models")
+    if path.is_dir():
+        archive = latest_model(path)
+        if archive is None:
+            raise StartupError(f"{path}: no model archive (*.tar.gz) here; run `rasa train`.")
+        path = archive
+    if not path.is_file():
+        raise StartupError(f"{path}: model archive not found.")
+    try:
+        LocalModelStorage.metadata_from_archive(path)
+    except Exception as error:  # tarfile, gzip, zlib and JSON errors alike
+        raise StartupError(
+            f"{path}: not a usable Rasa model archive ({type(error).__name__}: {error}); "
+            "train again or restore it."
+        ) from error
+    return path
+
+
+def check_database(url: str | None = None) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.database import db_url, engine_for
+
+    url = url or db_url()
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        engine = engine_for(url)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise StartupError(f"database {shown} cannot be reached: {reason}") from error
+
+
+def check_lock_store(endpoints: str | None) -> None:
+    """Ping the Redis lock store endpoints.yml names, if any."""
+    if not endpoints or not Path(endpoints).is_file():
+        return
+    import redis
+    from rasa.utils.endpoints import read_endpoint_config
+
+    config = read_endpoint_config(endpoints, "lock_store")
+    if config is None or config.type != "redis":
+        return
+    host, port = config.url or "localhost", int(config.kwargs.get("port") or 6379)
+    try:
+        redis.Redis(
+            host=host,
+            port=port,
+            db=int(config.kwargs.get("db") or 1),
+            password=config.kwargs.get("password") or None,
+            socket_timeout=5,
+        ).ping()
+    except redis.RedisError as error:
+        raise StartupError(f"Redis lock store {host}:{port} cannot be reached: {error}") from error
+
+
+def preflight(argv: list[str]) -> None:
+    if not argv or argv[0] != "run" or (len(argv) > 1 and argv[1] == "actions"):
+        return  # only the server needs a model and the stores
+    check_model(option(argv, "--model") or option(argv, "-m"))
+    check_database()
+    check_lock_store(option(argv, "--endpoints"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        preflight(argv)
+    except StartupError as error:
+        print(f"shopdesk: the Rasa server cannot start: {error}", file=sys.stderr)
+        return 2
+    install_apology_for_failed_actions()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = ["rasa", *argv]
+    rasa_main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
