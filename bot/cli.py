@@ -7,17 +7,19 @@ import argparse
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
+from bot.local_services import ServiceError
 from bot.processes import (
+    Service,
     endpoints_for_action_port,
     start_action_server,
+    start_all,
     start_rasa_server,
     start_review_app,
     start_webchat,
     stop,
-    wait_until_healthy,
+    supervise,
 )
 from bot.project import MODELS_DIR, PROJECT_ROOT, train_if_needed
 
@@ -273,56 +275,105 @@ def ensure_first_admin() -> None:
         )
 
 
+def production_settings(args: argparse.Namespace, stores: list) -> dict[str, str]:
+    """The production environment (local PostgreSQL and Redis started first if asked)."""
+    from bot.production import production_environment, start_local_stores
+
+    environ = dict(os.environ)
+    if args.local_services:
+        local, started = start_local_stores(
+            postgres_port=args.postgres_port, redis_port=args.redis_port
+        )
+        stores.extend(started)
+        environ.update(local)
+    environ = production_environment(environ)
+    environ["SANIC_WORKERS"] = str(args.workers)  # Rasa's workers; see bot/action_server.py
+    environ["SHOPDESK_ACTION_SERVER_URL"] = f"http://localhost:{args.actions_port}/webhook"
+    environ["SHOPDESK_RASA_TOKEN"] = environ["RASA_AUTH_TOKEN"]  # the review app's handoffs
+    return environ
+
+
 def command_up(args: argparse.Namespace) -> int:
     from bot.database import upgrade
+    from bot.production import ENDPOINTS, ProductionConfigError
+    from bot.rasa_server import StartupError, check_database
 
-    model = train_if_needed()
-    upgrade()  # before the servers start, so they never race to create tables
-    ensure_first_admin()
-    if "SHOPDESK_ORDERS_DB_URL" not in os.environ:  # never touch a shop's own database
-        command_orders_init(argparse.Namespace(if_missing=True, count=200))
-    processes = []
+    stores: list = []
+    services: list[Service] = []
 
     def shut_down(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, shut_down)
     try:
-        actions = start_action_server(args.actions_port)
-        processes.append(actions)
-        wait_until_healthy(f"http://localhost:{args.actions_port}/health", actions)
-        rasa = start_rasa_server(args.port, model, endpoints_for_action_port(args.actions_port))
-        processes.append(rasa)
-        wait_until_healthy(f"http://localhost:{args.port}/status", rasa)
-        review = start_review_app(args.review_port, f"http://localhost:{args.port}")
-        processes.append(review)
-        wait_until_healthy(f"http://localhost:{args.review_port}/health", review)
-        webchat = start_webchat(args.webchat_port, f"http://localhost:{args.port}")
-        processes.append(webchat)
-        wait_until_healthy(f"http://localhost:{args.webchat_port}/health", webchat)
+        if args.production:
+            os.environ.update(production_settings(args, stores))
+        check_database()  # a clear line, not a traceback, when it is down
+        model = train_if_needed()
+        upgrade()  # before the servers start, so they never race to create tables
+        ensure_first_admin()
+        if "SHOPDESK_ORDERS_DB_URL" not in os.environ:  # never touch a shop's own database
+            command_orders_init(argparse.Namespace(if_missing=True, count=200))
+
         base = f"http://localhost:{args.port}"
+        if args.production:
+            endpoints, api = ENDPOINTS, ("--auth-token", os.environ["RASA_AUTH_TOKEN"])
+        else:
+            endpoints, api = endpoints_for_action_port(args.actions_port), ()
+        services = [
+            Service(
+                "action server",
+                lambda: start_action_server(args.actions_port),
+                f"http://localhost:{args.actions_port}/health",
+            ),
+            Service(
+                "Rasa server",
+                lambda: start_rasa_server(args.port, model, endpoints, extra_args=api),
+                f"{base}/",  # /status needs the token in production
+            ),
+            Service(
+                "review app",
+                lambda: start_review_app(args.review_port, base),
+                f"http://localhost:{args.review_port}/health",
+            ),
+            Service(
+                "web chat",
+                lambda: start_webchat(args.webchat_port, base),
+                f"http://localhost:{args.webchat_port}/health",
+            ),
+        ]
+        start_all(services)
+        token = "?token=$RASA_AUTH_TOKEN" if args.production else ""
+        mode = "development"
+        if args.production:
+            mode = f"production, {os.environ['SANIC_WORKERS']} Rasa workers"
         print(
-            "\nshopdesk is running.\n"
+            f"\nshopdesk is running.\n  Mode:          {mode}\n"
             f"  Chat (REST):   curl -s {base}/webhooks/rest/webhook "
             '-H "Content-Type: application/json" '
             '-d \'{"sender": "me", "message": "where is my order 482913?"}\'\n'
-            f'  Parse (API):   curl -s {base}/model/parse -d \'{{"text": "refund please"}}\'\n'
+            f'  Parse (API):   curl -s "{base}/model/parse{token}" '
+            '-d \'{"text": "refund please"}\'\n'
             f"  Rasa server:   {base}   (model {model.name})\n"
-            f"  Action server: http://localhost:{args.actions_port}\n"
+            f"  Action server: http://localhost:{args.actions_port}   (/metrics)\n"
             f"  Review app:    http://localhost:{args.review_port}   (support staff log in)\n"
             f"  Web chat:      http://localhost:{args.webchat_port}   (a demo shop page)\n"
             "  Stop:          Ctrl+C\n",
             flush=True,
         )
-        while all(process.poll() is None for process in processes):
-            time.sleep(1.0)
-        print("A shopdesk process exited on its own; stopping the others.", file=sys.stderr)
+        failed = supervise(services)
+        print(f"shopdesk: the {failed} keeps exiting; stopping everything.", file=sys.stderr)
         return 1
+    except (ProductionConfigError, StartupError, ServiceError) as error:
+        print(f"shopdesk: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("\nStopping shopdesk ...", flush=True)
         return 0
     finally:
-        stop(processes)
+        stop([service.process for service in services if service.process is not None])
+        for store in reversed(stores):
+            store.stop()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -341,6 +392,23 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--webchat-port", type=int, default=5020, help="web chat widget port (default 5020)"
     )
+    up.add_argument(
+        "--production",
+        action="store_true",
+        help="PostgreSQL, Redis lock store, several Rasa workers, API token "
+        "(settings from environment variables; see the README)",
+    )
+    up.add_argument(
+        "--workers", type=int, default=2, help="Rasa server workers in production (default 2)"
+    )
+    up.add_argument(
+        "--local-services",
+        action="store_true",
+        help="with --production: start this machine's PostgreSQL and Redis on loopback "
+        "under .shopdesk/production/",
+    )
+    up.add_argument("--postgres-port", type=int, default=5433)
+    up.add_argument("--redis-port", type=int, default=6380)
     up.set_defaults(handler=command_up)
 
     train = subcommands.add_parser("train", help="`rasa train` unless the model is up to date")

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.project import PROJECT_ROOT
 
 
 def rasa_server_command(*args: str) -> list[str]:
-    import sys
-
     return [sys.executable, "-m", "bot.rasa_server", *args]
 
 
 def start_action_server(port: int, project_dir: Path = PROJECT_ROOT) -> subprocess.Popen:
     """rasa-sdk's action server with our `/metrics` (bot/action_server.py)."""
-    import sys
-
     return subprocess.Popen(
         [sys.executable, "-m", "bot.action_server", "--port", str(port)], cwd=project_dir
     )
@@ -127,7 +126,6 @@ def start_review_app(
 ) -> subprocess.Popen:
     """The support-staff review app, told where the Rasa server is (to release handoffs)."""
     import os
-    import sys
 
     return subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "review-app", "--port", str(port)],
@@ -138,8 +136,6 @@ def start_review_app(
 
 def start_webchat(port: int, socket_url: str, project_dir: Path = PROJECT_ROOT) -> subprocess.Popen:
     """The web chat widget's files and demo page, pointing at the Rasa server's socket.io."""
-    import sys
-
     return subprocess.Popen(
         [
             sys.executable,
@@ -183,3 +179,46 @@ def stop(processes: list[subprocess.Popen], grace: float = 15.0) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@dataclass
+class Service:
+    """One of shopdesk's server processes, as `shopdesk up` starts and restarts it."""
+
+    name: str
+    start: Callable[[], subprocess.Popen]
+    health_url: str
+    process: subprocess.Popen | None = None
+    restarts: list[float] = field(default_factory=list)
+
+
+# A service that dies more often than this is broken, not unlucky: stop everything.
+RESTARTS_ALLOWED, RESTART_WINDOW_S = 5, 300.0
+
+
+def start_all(services: list[Service]) -> None:
+    """Start the services in order, each healthy before the next (they depend on each other)."""
+    for service in services:
+        service.process = service.start()
+        wait_until_healthy(service.health_url, service.process)
+
+
+def supervise(services: list[Service], poll_s: float = 1.0) -> str:
+    """Restart services that exit, until one exits too often; returns that one's name."""
+    while True:
+        for service in services:
+            if service.process is None or service.process.poll() is None:
+                continue
+            now = time.monotonic()
+            service.restarts = [t for t in service.restarts if now - t < RESTART_WINDOW_S]
+            if len(service.restarts) >= RESTARTS_ALLOWED:
+                return service.name
+            service.restarts.append(now)
+            print(
+                f"shopdesk: the {service.name} exited with code {service.process.returncode}; "
+                "restarting it.",
+                file=sys.stderr,
+                flush=True,
+            )
+            service.process = service.start()
+        time.sleep(poll_s)

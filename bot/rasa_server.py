@@ -10,11 +10,15 @@ arguments as `rasa`. Before handing over to Rasa's own command line it checks
 
 and exits with status 2 and one line naming what is wrong.
 
-It also makes custom actions fail politely. When Rasa cannot reach the action server it logs
-the error and goes on as if the action had said nothing, so the customer waits for an answer
-that never comes. Here the customer gets `utter_temporarily_unavailable` (domain.yml) and the
-conversation goes on; the next message reaches the action server again once it is back.
-Rasa has no setting for this, so `RemoteAction` is replaced by a subclass before Rasa starts.
+It also changes two things Rasa has no setting for, before Rasa starts:
+
+- database errors are not hidden behind Rasa's in-memory fallback
+  (`install_strict_tracker_store`), so a message that could not be stored is refused (503);
+- custom actions fail politely: when Rasa cannot reach the action server it logs the error
+  and goes on as if the action had said nothing, so the customer waits for an answer that
+  never comes. Here (`RemoteActionWithApology`) the customer gets
+  `utter_temporarily_unavailable` (domain.yml), and the next message reaches the action
+  server again once it is back.
 """
 
 from __future__ import annotations
@@ -61,6 +65,28 @@ class RemoteActionWithApology(rasa_actions.RemoteAction):
 
 def install_apology_for_failed_actions() -> None:
     rasa_actions.RemoteAction = RemoteActionWithApology  # type: ignore[misc]
+
+
+def _tracker_store_without_memory_fallback(store: Any, domain: Any) -> Any:
+    from rasa.core.tracker_store import InMemoryTrackerStore
+
+    if store is None:
+        return InMemoryTrackerStore(domain)
+    store.domain = domain
+    return store
+
+
+def install_strict_tracker_store() -> None:
+    """Let database errors reach the channel instead of being hidden.
+
+    Rasa wraps every tracker store in `FailSafeTrackerStore`, which on a database error reads
+    an empty conversation and saves it in memory: the customer is answered as a stranger and
+    the message is lost while the client is told all is well. Without the wrapper the error
+    reaches bot.channels.rest, which answers 503 so the client sends the message again.
+    """
+    from rasa.core.agent import Agent
+
+    Agent._create_tracker_store = staticmethod(_tracker_store_without_memory_fallback)
 
 
 def option(argv: list[str], name: str) -> str | None:
@@ -155,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"shopdesk: the Rasa server cannot start: {error}", file=sys.stderr)
         return 2
     install_apology_for_failed_actions()
+    install_strict_tracker_store()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *argv]

@@ -10,17 +10,24 @@ export RASA_TELEMETRY_ENABLED=false HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 export PYTHONWARNINGS="ignore::DeprecationWarning,ignore::FutureWarning" SQLALCHEMY_SILENCE_UBER_WARNING=1
 export PATH="$PWD/.venv/bin:$PATH"
 
-# The review app's browser test drives Debian's chromium with Playwright (from the test extra);
-# CI starts on a fresh machine, so install it here, early, rather than fail after training.
-echo "==> chromium (for the review app's browser test)"
-if ! command -v chromium >/dev/null; then
+# Debian packages the tests need, installed here on a fresh machine (CI) rather than failing
+# after training: chromium for the browser tests (Playwright drives it), PostgreSQL and Redis
+# for the production-mode tests (started on loopback in a temporary folder, never as services).
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null \
+    || missing+=(postgresql)
+command -v redis-server >/dev/null || missing+=(redis-server)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> installing ${missing[*]} (Debian packages)"
     if [ "$(id -u)" -eq 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
     elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+        sudo apt-get update -qq
+        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
     else
-        echo "scripts/test.sh: chromium is missing and installing it needs root." >&2
-        echo "Run 'sudo apt-get install chromium' (Debian's package), then run this again." >&2
+        echo "scripts/test.sh: ${missing[*]} missing and installing needs root." >&2
+        echo "Run 'sudo apt-get install ${missing[*]}' (Debian's packages), then run this again." >&2
         exit 1
     fi
 fi

@@ -12,7 +12,7 @@ import time
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_ROOT, request
+from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 

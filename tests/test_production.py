@@ -1,0 +1,312 @@
+"""Production mode against real PostgreSQL and Redis servers: `shopdesk up --production` with two
+Rasa workers, the API token, the metrics token, and what happens when the action server or the
+database goes away and comes back.
+
+scripts/test.sh installs Debian's postgresql and redis-server when missing; here each runs on
+loopback, on a free port, in a temporary folder (bot/local_services.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT, free_port
+
+pytestmark = pytest.mark.slow
+
+API_TOKEN = "api-" + secrets.token_urlsafe(12)
+METRICS_TOKEN = "metrics-" + secrets.token_urlsafe(12)
+
+
+def call(url: str, payload: object | None = None, headers: dict | None = None):
+    data = json.dumps(payload).encode() if payload is not None else None
+    req = urllib.request.Request(
+        url, data=data, headers={"Content-Type": "application/json", **(headers or {})}
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=120) as response:
+            body = response.read()
+            return response.status, dict(response.headers), body
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+    except urllib.error.URLError:
+        return 0, {}, b""  # nothing listening
+
+
+@dataclass
+class Production:
+    base: str
+    actions: str
+    review: str
+    process: subprocess.Popen
+    postgres: object
+    redis: object
+
+    def say(self, sender: str, message: str) -> tuple[int, object]:
+        status, headers, body = call(
+            f"{self.base}/webhooks/rest/webhook", {"sender": sender, "message": message}
+        )
+        return status, (json.loads(body) if body else None), headers
+
+    def user_texts(self, sender: str) -> list[str]:
+        return [e["text"] for e in self.events(sender) if e["event"] == "user"]
+
+    def events(self, sender: str) -> list[dict]:
+        """Straight from PostgreSQL, in the order they were stored."""
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.postgres.url)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT data FROM events WHERE sender_id = :s ORDER BY id"), {"s": sender}
+            ).all()
+        engine.dispose()
+        return [json.loads(row[0]) for row in rows]
+
+
+def descendants(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of every process below `pid`, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    found, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            try:
+                command = (Path("/proc") / str(child) / "cmdline").read_bytes()
+            except OSError:
+                continue
+            found.append((child, command.replace(b"\0", b" ").decode(errors="replace")))
+            stack.append(child)
+    return found
+
+
+@pytest.fixture(scope="module")
+def stores() -> Iterator[tuple]:
+    from bot.local_services import LocalPostgres, LocalRedis
+
+    folder = Path(tempfile.mkdtemp(prefix="shopdesk-production-"))
+    folder.chmod(0o755)  # PostgreSQL runs as its own user and must reach its folder
+    postgres = LocalPostgres(folder / "postgres", free_port(), secrets.token_urlsafe(16))
+    redis = LocalRedis(folder / "redis", free_port(), secrets.token_urlsafe(16))
+    postgres.start()
+    redis.start()
+    try:
+        yield postgres, redis
+    finally:
+        redis.stop()
+        postgres.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def production(stores, tmp_path_factory) -> Iterator[Production]:
+    from bot.orders import create_sample_orders
+
+    postgres, redis = stores
+    ports = {name: free_port() for name in ("rasa", "actions", "review", "webchat")}
+    orders = f"sqlite:///{tmp_path_factory.mktemp('orders') / 'orders.db'}"
+    create_sample_orders(orders)
+    env = {
+        **os.environ,
+        "SHOPDESK_DB_URL": postgres.url,
+        "SHOPDESK_ORDERS_DB_URL": orders,
+        "SHOPDESK_REDIS_HOST": "127.0.0.1",
+        "SHOPDESK_REDIS_PORT": str(redis.port),
+        "SHOPDESK_REDIS_PASSWORD": redis.password,
+        "RASA_AUTH_TOKEN": API_TOKEN,
+        "SHOPDESK_METRICS_TOKEN": METRICS_TOKEN,
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "bot.cli", "up", "--production", "--workers", "2",
+            "--port", str(ports["rasa"]), "--actions-port", str(ports["actions"]),
+            "--review-port", str(ports["review"]), "--webchat-port", str(ports["webchat"]),
+        ],  # fmt: skip
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 1500
+    for line in process.stdout:
+        lines.append(line)
+        if "shopdesk is running." in line or time.monotonic() > deadline:
+            break
+    assert "shopdesk is running." in "".join(lines), "".join(lines[-60:])
+    threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
+    try:
+        yield Production(
+            f"http://localhost:{ports['rasa']}",
+            f"http://localhost:{ports['actions']}",
+            f"http://localhost:{ports['review']}",
+            process,
+            postgres,
+            redis,
+        )
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=90) == 0, "".join(lines[-60:])
+
+
+def test_the_rasa_http_api_refuses_without_its_token(production):
+    for path in ("/conversations/someone/tracker", "/model/parse", "/status"):
+        payload = {"text": "refund please"} if path == "/model/parse" else None
+        status, _, _ = call(f"{production.base}{path}", payload)
+        assert status == 401, path
+        status, _, _ = call(f"{production.base}{path}?token=wrong", payload)
+        assert status == 401, path
+        status, _, body = call(f"{production.base}{path}?token={API_TOKEN}", payload)
+        assert status == 200, (path, body)
+    # Customers' channels need no token.
+    status, replies, _ = production.say("token-check", "hello")
+    assert status == 200 and replies
+
+
+def test_rasa_runs_several_workers_on_the_redis_lock_store(production, stores):
+    _, redis = stores
+    tree = descendants(production.process.pid)
+    rasa = [pid for pid, command in tree if "bot.rasa_server" in command]
+    # Sanic's main process and its two workers.
+    assert len(rasa) >= 3, tree
+    production.say("lock-check", "hello")
+    assert redis._client().ping()
+
+
+SCRIPT = [
+    "hello",
+    "what payment methods do you accept?",
+    "how long does delivery to Germany take?",
+    "can I return a gift?",
+    "thanks, bye",
+]
+
+
+def test_many_conversations_over_several_workers_lose_and_repeat_nothing(production):
+    """24 customers at once, each waiting for its answer; then 6 impatient ones who send three
+    messages without waiting. PostgreSQL must hold every message once, in order, and no turn
+    may interleave with another (the lock store serialises each conversation)."""
+    run = secrets.token_hex(4)
+    patient = [f"patient-{run}-{n}" for n in range(24)]
+    impatient = [f"impatient-{run}-{n}" for n in range(6)]
+
+    def converse(sender: str) -> list[int]:
+        return [production.say(sender, f"{text} ({sender})")[0] for text in SCRIPT]
+
+    def burst(sender: str) -> list[int]:
+        with ThreadPoolExecutor(3) as pool:
+            texts = [f"{text} ({sender})" for text in SCRIPT[1:4]]
+            return [status for status, _, _ in pool.map(lambda t: production.say(sender, t), texts)]
+
+    with ThreadPoolExecutor(30) as pool:
+        statuses = list(pool.map(converse, patient)) + list(pool.map(burst, impatient))
+    assert all(status == 200 for row in statuses for status in row), statuses
+
+    for sender in patient:
+        assert production.user_texts(sender) == [f"{text} ({sender})" for text in SCRIPT]
+    for sender in impatient:
+        texts = production.user_texts(sender)
+        assert sorted(texts) == sorted(f"{text} ({sender})" for text in SCRIPT[1:4])
+    for sender in patient + impatient:
+        events = production.events(sender)
+        for index, event in enumerate(events):
+            if event["event"] == "user":
+                # Each message starts a turn only after the previous turn ended in a listen.
+                before = events[index - 1]
+                assert before["event"] == "action" and before["name"] == "action_listen", sender
+        answered = [e for e in events if e["event"] == "bot"]
+        assert len(answered) >= len(production.user_texts(sender))
+
+
+def test_metrics_need_their_token_and_count_answers(production):
+    production.say(f"metrics-{secrets.token_hex(3)}", "what payment methods do you accept?")
+    for url in (f"{production.actions}/metrics", f"{production.review}/metrics"):
+        assert call(url)[0] == 401
+        assert call(url, headers={"Authorization": "Bearer wrong"})[0] == 401
+        status, _, body = call(url, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        assert status == 200
+    from prometheus_client.parser import text_string_to_metric_families
+
+    status, _, body = call(
+        f"{production.actions}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+    }
+    assert samples[("shopdesk_messages_handled_total", ())] >= 1
+    assert samples[("shopdesk_answers_total", (("source", "template"),))] >= 1
+
+
+def action_server_pid(production: Production) -> int:
+    return next(
+        pid
+        for pid, command in descendants(production.process.pid)
+        if "bot.action_server" in command
+    )
+
+
+def test_action_server_down_the_customer_gets_an_apology_and_the_bot_recovers(production):
+    question = "what payment methods do you accept?"
+    os.kill(action_server_pid(production), signal.SIGKILL)
+    status, replies, _ = production.say(f"down-{secrets.token_hex(3)}", question)
+    assert status == 200
+    assert any("try again in a few minutes" in reply.get("text", "") for reply in replies)
+
+    # `shopdesk up` restarts it; Rasa reaches it again without being told.
+    deadline = time.monotonic() + 180
+    while call(f"{production.actions}/health")[0] != 200:
+        assert time.monotonic() < deadline, "the action server was not restarted"
+        time.sleep(1)
+    status, replies, _ = production.say(f"back-{secrets.token_hex(3)}", question)
+    assert status == 200
+    assert any("PayPal" in reply.get("text", "") for reply in replies), replies
+    assert production.process.poll() is None
+
+
+def test_database_down_messages_are_not_acknowledged_and_service_resumes(production, stores):
+    postgres, _ = stores
+    sender = f"db-{secrets.token_hex(3)}"
+    status, _, _ = production.say(sender, "hello")
+    assert status == 200
+
+    postgres.stop()
+    try:
+        status, body, headers = production.say(sender, "is anyone there?")
+        assert status == 503, body
+        assert headers.get("Retry-After") == "5"
+        assert "send it again" in body["error"]
+    finally:
+        postgres.start()
+
+    status, replies, _ = production.say(sender, "what payment methods do you accept?")
+    assert status == 200 and replies
+    # The refused message was never stored; the others were, once each.
+    assert production.user_texts(sender) == ["hello", "what payment methods do you accept?"]
+    assert production.process.poll() is None
