@@ -42,6 +42,7 @@ from bot.processes import (  # noqa: E402
     stop,
     wait_until_healthy,
 )
+from bot.production import ENDPOINTS  # noqa: E402
 from bot.project import rasa_command, train_if_needed  # noqa: E402
 
 # Conversations customers of the demo store hold (no handoffs: a paused bot answers nothing).
@@ -60,24 +61,67 @@ REQUEST_TIMEOUT = 30.0
 
 
 @contextlib.contextmanager
-def running_bot(model: Path, db_url: str, rasa_port: int, actions_port: int) -> Iterator[str]:
-    env_backup = os.environ.get("SHOPDESK_DB_URL")
-    os.environ["SHOPDESK_DB_URL"] = db_url  # inherited by both servers
-    processes = []
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Set variables for the servers started inside (they inherit them), then restore."""
+    backup = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
-        actions = start_action_server(actions_port)
-        processes.append(actions)
-        wait_until_healthy(f"http://localhost:{actions_port}/health", actions)
-        rasa = start_rasa_server(rasa_port, model, endpoints_for_action_port(actions_port))
-        processes.append(rasa)
-        wait_until_healthy(f"http://localhost:{rasa_port}/status", rasa)
-        yield f"http://127.0.0.1:{rasa_port}"
+        yield
     finally:
-        stop(processes)
-        if env_backup is None:
-            os.environ.pop("SHOPDESK_DB_URL", None)
-        else:
-            os.environ["SHOPDESK_DB_URL"] = env_backup
+        for name, value in backup.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
+def running_bot(
+    model: Path, stack: dict[str, str], workers: int, rasa_port: int, actions_port: int
+) -> Iterator[str]:
+    """The action server and the Rasa server on `stack` (SQLite alone, or the production one:
+    PostgreSQL, Redis lock store and `workers` Rasa workers, as `shopdesk up --production`)."""
+    production = "SHOPDESK_REDIS_HOST" in stack
+    extra = {"SANIC_WORKERS": str(workers)} if production else {}
+    extra["SHOPDESK_ACTION_SERVER_URL"] = f"http://localhost:{actions_port}/webhook"
+    processes = []
+    with environment({**stack, **extra}):
+        try:
+            actions = start_action_server(actions_port)
+            processes.append(actions)
+            wait_until_healthy(f"http://localhost:{actions_port}/health", actions)
+            endpoints = ENDPOINTS if production else endpoints_for_action_port(actions_port)
+            rasa = start_rasa_server(rasa_port, model, endpoints)
+            processes.append(rasa)
+            wait_until_healthy(f"http://localhost:{rasa_port}/", rasa)
+            yield f"http://127.0.0.1:{rasa_port}"
+        finally:
+            stop(processes)
+
+
+@contextlib.contextmanager
+def local_stores(folder: Path) -> Iterator[dict[str, str]]:
+    """PostgreSQL and Redis on loopback in `folder` (bot/local_services.py)."""
+    import secrets
+
+    from bot.local_services import LocalPostgres, LocalRedis
+
+    folder.chmod(0o755)  # PostgreSQL runs as its own user when we are root
+    postgres = LocalPostgres(folder / "postgres", 5433, secrets.token_urlsafe(16))
+    redis = LocalRedis(folder / "redis", 6380, secrets.token_urlsafe(16))
+    postgres.start()
+    redis.start()
+    try:
+        yield {
+            "SHOPDESK_DB_URL": postgres.url,
+            "SHOPDESK_REDIS_HOST": "127.0.0.1",
+            "SHOPDESK_REDIS_PORT": str(redis.port),
+            "SHOPDESK_REDIS_PASSWORD": redis.password,
+            "SHOPDESK_REDIS_DB": "1",
+        }
+    finally:
+        redis.stop()
+        postgres.stop()
 
 
 async def customer(
@@ -209,8 +253,17 @@ def main() -> None:
     parser.add_argument("--levels", type=int, nargs="+", default=list(LEVELS))
     parser.add_argument("--seconds", type=float, default=30.0, help="per level")
     parser.add_argument("--retrain-diet", action="store_true")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "load.json")
+    parser.add_argument(
+        "--stack",
+        choices=("sqlite", "production"),
+        default="production",
+        help="production: PostgreSQL + Redis lock store + --workers Rasa workers (default); "
+        "sqlite: one Rasa process on a SQLite file",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="Rasa workers (production)")
+    parser.add_argument("--out", type=Path, help="default bench/results/load-STACK.json")
     args = parser.parse_args()
+    args.out = args.out or ROOT / "bench" / "results" / f"load-{args.stack}.json"
     if max(args.levels) > 256 or args.seconds > 300:
         parser.error("keep it bounded: at most 256 customers and 300 s per level")
 
@@ -220,14 +273,22 @@ def main() -> None:
     }
     results = {
         "command": "python bench/load_benchmark.py "
+        + f"--stack {args.stack} --workers {args.workers} "
         + f"--seconds {args.seconds:g} --levels {' '.join(map(str, args.levels))}",
+        "stack": args.stack,
+        "rasa_workers": args.workers if args.stack == "production" else 1,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cpus",
         "pipelines": {},
     }
     for name, model in models.items():
-        with tempfile.TemporaryDirectory() as folder:
-            db_url = f"sqlite:///{folder}/tracker.db"
-            with running_bot(model, db_url, 5405, 5455) as base:
+        with contextlib.ExitStack() as cleanup:
+            folder = Path(cleanup.enter_context(tempfile.TemporaryDirectory()))
+            if args.stack == "production":
+                stack = cleanup.enter_context(local_stores(folder))
+            else:
+                stack = {"SHOPDESK_DB_URL": f"sqlite:///{folder}/tracker.db"}
+            db_url = stack["SHOPDESK_DB_URL"]
+            with running_bot(model, stack, args.workers, 5405, 5455) as base:
                 levels = []
                 asyncio.run(run_level(base, 2, 5, "warmup"))  # load caches, JIT, connections
                 for customers in args.levels:
@@ -245,8 +306,8 @@ def main() -> None:
         results["pipelines"][name] = {"model": model.name, "levels": levels}
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2))
-    plot(results, args.out.with_name("load.png"))
-    print(f"written to {args.out} and {args.out.with_name('load.png')}")
+    plot(results, args.out.with_suffix(".png"))
+    print(f"written to {args.out} and {args.out.with_suffix('.png')}")
 
 
 if __name__ == "__main__":
