@@ -29,13 +29,41 @@ def latest_model(models_dir: Path = MODELS_DIR) -> Path | None:
     return archives[-1] if archives else None
 
 
+def model_has_the_configured_components(model: Path, project_dir: Path = PROJECT_ROOT) -> bool:
+    """True when the archive runs exactly the components config.yml now asks for.
+
+    Rasa's dry run only asks whether a configured component needs training: a component
+    removed from config.yml goes unnoticed, and the old archive would go on running it.
+    """
+    from rasa.engine.recipes.recipe import Recipe
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.shared.data import TrainingType
+    from rasa.shared.importers.importer import TrainingDataImporter
+
+    importer = TrainingDataImporter.load_from_config(
+        str(project_dir / "config.yml"),
+        str(project_dir / "domain.yml"),
+        [str(project_dir / "data")],
+    )
+    config = importer.get_config()
+    recipe = Recipe.recipe_for_name(config.get("recipe"))
+    config, _, _ = recipe.auto_configure(
+        importer.get_config_file_for_auto_config(), config, TrainingType.BOTH
+    )
+    wanted = recipe.graph_config_for_recipe(config, {}, training_type=TrainingType.BOTH)
+    served = LocalModelStorage.metadata_from_archive(model)
+    return set(wanted.predict_schema.nodes) == set(served.predict_schema.nodes)
+
+
 def model_is_up_to_date(project_dir: Path = PROJECT_ROOT) -> bool:
     """True when a model exists and Rasa's own fingerprinting finds nothing to retrain.
 
     `rasa train --dry-run` compares config, domain, data and our classifier's base model
-    (`fingerprint_addon`) with Rasa's training cache and exits 0 when nothing changed.
+    (`fingerprint_addon`) with Rasa's training cache and exits 0 when nothing changed; the
+    archive must also hold no component config.yml no longer names.
     """
-    if latest_model(project_dir / "models") is None:
+    model = latest_model(project_dir / "models")
+    if model is None or not model_has_the_configured_components(model, project_dir):
         return False
     result = subprocess.run(
         rasa_command("train", "--dry-run", "--quiet"),

@@ -138,3 +138,23 @@ def test_shopdesk_up_production_says_what_is_missing():
     result = run_module("bot.cli", "up", "--production", env=env)
     assert result.returncode == 2
     assert "production mode needs these environment variables" in result.stderr
+
+
+def test_a_model_with_a_component_config_yml_no_longer_names_is_out_of_date(tmp_path):
+    """Rasa's dry run misses a removed component; `shopdesk train` must not."""
+    import shutil
+
+    from bot.project import latest_model, model_has_the_configured_components
+
+    model = latest_model()
+    assert model is not None, "scripts/test.sh trains before pytest runs"
+    for name in ("domain.yml", "config.yml"):
+        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
+    shutil.copytree(PROJECT_ROOT / "data", tmp_path / "data")
+    assert model_has_the_configured_components(model, tmp_path)
+
+    config = (tmp_path / "config.yml").read_text()
+    fallback = "  - name: FallbackClassifier\n    threshold: 0.4\n    ambiguity_threshold: 0.05\n"
+    assert fallback in config
+    (tmp_path / "config.yml").write_text(config.replace(fallback, ""))
+    assert not model_has_the_configured_components(model, tmp_path)
