@@ -42,7 +42,7 @@ from bot.processes import (  # noqa: E402
     stop,
     wait_until_healthy,
 )
-from bot.production import ENDPOINTS  # noqa: E402
+from bot.production import ENDPOINTS, threads_per_worker  # noqa: E402
 from bot.project import rasa_command, train_if_needed  # noqa: E402
 
 # Conversations customers of the demo store hold (no handoffs: a paused bot answers nothing).
@@ -82,7 +82,9 @@ def running_bot(
     """The action server and the Rasa server on `stack` (SQLite alone, or the production one:
     PostgreSQL, Redis lock store and `workers` Rasa workers, as `shopdesk up --production`)."""
     production = "SHOPDESK_REDIS_HOST" in stack
-    extra = {"SANIC_WORKERS": str(workers)} if production else {}
+    extra = {}
+    if production:  # as `shopdesk up --production` sets them
+        extra = {"SANIC_WORKERS": str(workers), "OMP_NUM_THREADS": str(threads_per_worker(workers))}
     extra["SHOPDESK_ACTION_SERVER_URL"] = f"http://localhost:{actions_port}/webhook"
     processes = []
     with environment({**stack, **extra}):
@@ -125,9 +127,19 @@ def local_stores(folder: Path) -> Iterator[dict[str, str]]:
 
 
 async def customer(
-    session, base: str, name: str, first_script: int, deadline: float, record: dict
+    session,
+    base: str,
+    name: str,
+    first_script: int,
+    deadline: float,
+    record: dict,
+    think_s: float = 0.0,
 ) -> None:
-    """Hold conversations one after another until the deadline; every message is timed."""
+    """Hold conversations one after another until the deadline; every message is timed.
+
+    With `think_s` 0 the next message leaves the moment the answer arrives (the server's
+    capacity); real customers read and type for seconds between messages.
+    """
     import aiohttp
 
     scripts = itertools.islice(itertools.cycle(CONVERSATIONS), first_script, None)
@@ -151,9 +163,13 @@ async def customer(
             sent.append(text)
             record["latency_ms"].append((time.perf_counter() - started) * 1000)
             record["errors"] += 0 if ok else 1
+            if think_s:
+                await asyncio.sleep(think_s)  # reading the answer, typing the next message
 
 
-async def run_level(base: str, customers: int, seconds: float, run_id: str) -> dict:
+async def run_level(
+    base: str, customers: int, seconds: float, run_id: str, think_s: float = 0.0
+) -> dict:
     import aiohttp
 
     record: dict = {"sent": {}, "latency_ms": [], "errors": 0}
@@ -163,7 +179,9 @@ async def run_level(base: str, customers: int, seconds: float, run_id: str) -> d
         deadline = time.monotonic() + seconds
         await asyncio.gather(
             *(
-                customer(session, base, f"{run_id}-c{customers}-{i}", i, deadline, record)
+                customer(
+                    session, base, f"{run_id}-c{customers}-{i}", i, deadline, record, think_s
+                )
                 for i in range(customers)
             )
         )
@@ -240,10 +258,14 @@ def plot(results: dict, path: Path) -> None:
         axes.set_xlabel("concurrent customers")
         axes.legend(fontsize=8)
     latency_axes.set_ylabel("ms per message")
-    latency_axes.set_title("Latency, REST channel, 2-core CPU")
+    stack = results.get("stack", "sqlite")
+    setup = f"{stack}, {results.get('rasa_workers', 1)} Rasa worker(s)"
+    if results.get("think_ms"):
+        setup += f", {results['think_ms']:g} ms pause"
+    latency_axes.set_title(f"Latency ({setup})", fontsize=10)
     throughput_axes.axhline(50, color="grey", linestyle=":", linewidth=1)
     throughput_axes.set_ylabel("messages per second")
-    throughput_axes.set_title("Throughput")
+    throughput_axes.set_title(f"Throughput, REST, {os.cpu_count()}-core CPU", fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
 
@@ -261,9 +283,16 @@ def main() -> None:
         "sqlite: one Rasa process on a SQLite file",
     )
     parser.add_argument("--workers", type=int, default=2, help="Rasa workers (production)")
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0.0,
+        help="each customer's pause after an answer before the next message (default 0)",
+    )
     parser.add_argument("--out", type=Path, help="default bench/results/load-STACK.json")
     args = parser.parse_args()
-    args.out = args.out or ROOT / "bench" / "results" / f"load-{args.stack}.json"
+    suffix = f"-think{args.think_ms:g}ms" if args.think_ms else ""
+    args.out = args.out or ROOT / "bench" / "results" / f"load-{args.stack}{suffix}.json"
     if max(args.levels) > 256 or args.seconds > 300:
         parser.error("keep it bounded: at most 256 customers and 300 s per level")
 
@@ -273,10 +302,11 @@ def main() -> None:
     }
     results = {
         "command": "python bench/load_benchmark.py "
-        + f"--stack {args.stack} --workers {args.workers} "
+        + f"--stack {args.stack} --workers {args.workers} --think-ms {args.think_ms:g} "
         + f"--seconds {args.seconds:g} --levels {' '.join(map(str, args.levels))}",
         "stack": args.stack,
         "rasa_workers": args.workers if args.stack == "production" else 1,
+        "think_ms": args.think_ms,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cpus",
         "pipelines": {},
     }
@@ -292,7 +322,11 @@ def main() -> None:
                 levels = []
                 asyncio.run(run_level(base, 2, 5, "warmup"))  # load caches, JIT, connections
                 for customers in args.levels:
-                    level = asyncio.run(run_level(base, customers, args.seconds, f"run{customers}"))
+                    level = asyncio.run(
+                        run_level(
+                            base, customers, args.seconds, f"run{customers}", args.think_ms / 1000
+                        )
+                    )
                     sent = level.pop("sent")
                     level["store"] = check_store(db_url, sent)
                     levels.append(level)

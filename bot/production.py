@@ -53,6 +53,16 @@ def production_environment(environ: dict[str, str] | None = None) -> dict[str, s
     return environ
 
 
+def threads_per_worker(workers: int, cpus: int | None = None) -> int:
+    """The CPU cores each Rasa worker's PyTorch may use.
+
+    torch starts as many threads as there are cores in every process; with several workers on
+    a small machine their spinning threads fight over the cores, and throughput under load
+    fell to a fifth (bench/results/load-production.json).
+    """
+    return max(1, (cpus or os.cpu_count() or 1) // max(1, workers))
+
+
 def local_secrets(directory: Path = LOCAL_DIR) -> dict[str, str]:
     """Passwords and tokens for the local stack, generated on first use and kept (mode 600)."""
     path = directory / "secrets.env"
