@@ -27,7 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT, free_port
+from tests.conftest import MESSENGER_APP_SECRET, PROJECT_ROOT, free_port
+from tests.test_channels import messenger_event, signed
 
 pytestmark = pytest.mark.slow
 
@@ -48,6 +49,15 @@ def call(url: str, payload: object | None = None, headers: dict | None = None):
         return error.code, dict(error.headers), error.read()
     except urllib.error.URLError:
         return 0, {}, b""  # nothing listening
+
+
+def call_raw(url: str, body: bytes, headers: dict) -> tuple[int, dict, bytes]:
+    req = urllib.request.Request(url, data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=120) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
 
 
 @dataclass
@@ -123,7 +133,7 @@ def stores() -> Iterator[tuple]:
 
 
 @pytest.fixture(scope="module")
-def production(stores, tmp_path_factory) -> Iterator[Production]:
+def production(stores, tmp_path_factory, fake_graph_api) -> Iterator[Production]:
     from bot.orders import create_sample_orders
 
     postgres, redis = stores
@@ -139,6 +149,10 @@ def production(stores, tmp_path_factory) -> Iterator[Production]:
         "SHOPDESK_REDIS_PASSWORD": redis.password,
         "RASA_AUTH_TOKEN": API_TOKEN,
         "SHOPDESK_METRICS_TOKEN": METRICS_TOKEN,
+        "FACEBOOK_VERIFY_TOKEN": "larkspur-verify",
+        "FACEBOOK_APP_SECRET": MESSENGER_APP_SECRET,
+        "FACEBOOK_PAGE_ACCESS_TOKEN": "test-page-token",
+        "FACEBOOK_GRAPH_API_URL": fake_graph_api.url,
     }
     process = subprocess.Popen(
         [
@@ -302,6 +316,13 @@ def test_database_down_messages_are_not_acknowledged_and_service_resumes(product
         assert status == 503, body
         assert headers.get("Retry-After") == "5"
         assert "send it again" in body["error"]
+        event = messenger_event(f"fb-{secrets.token_hex(3)}", "where is my parcel?")
+        status, _, _ = call_raw(
+            f"{production.base}/webhooks/facebook/webhook",
+            event,
+            {"X-Hub-Signature-256": signed(event), "Content-Type": "application/json"},
+        )
+        assert status == 503  # Meta delivers it again later
     finally:
         postgres.start()
 

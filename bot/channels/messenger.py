@@ -3,7 +3,8 @@
 Rasa's channel answers a webhook with a wrong signature "200 not validated" and fails with a
 500 on an unknown hash name in the header; here such a request gets a 403 and is never
 processed. `X-Hub-Signature-256` (what Meta sends now) is checked first, `X-Hub-Signature`
-(SHA-1) otherwise, in constant time. `graph-api-url` (default: Meta's) lets tests and
+(SHA-1) otherwise, in constant time. An event that could not be stored (database or Redis
+down) gets a 503, so Meta delivers it again. `graph-api-url` (default: Meta's) lets tests and
 egress proxies receive the replies. Everything else (parsing events, sending answers) is Rasa's.
 
 credentials (filled from FACEBOOK_* environment variables by `shopdesk up`):
@@ -28,6 +29,8 @@ from rasa.core.channels.facebook import FacebookInput, Messenger, MessengerBot
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from bot.channels.rest import storage_is_down
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +104,14 @@ class MessengerInput(FacebookInput):
                 return response.text("not a Messenger page event", status=400)
             messenger = Messenger(self.fb_access_token, on_new_message)
             messenger.client = self._client()
-            await messenger.handle(payload, self.get_metadata(request))
+            try:
+                await messenger.handle(payload, self.get_metadata(request))
+            except Exception as error:
+                if not storage_is_down(error):
+                    raise
+                # Not stored: Meta delivers the event again later.
+                logger.error("Messenger event not handled: storage unavailable (%s).", error)
+                return response.text("storage unavailable", status=503)
             return response.text("success")
 
         return webhook
