@@ -39,6 +39,7 @@ from bot.project import latest_model  # noqa: E402
 # (label, file name fragment, function name) of the parts of a message's path.
 PARTS = [
     ("check of the action server's answer", "actions/action.py", "_validate_action_result"),
+    ("check of the action server's answer", "bot/rasa_server.py", "_validate_action_result"),
     ("TEDPolicy", "ted_policy.py", "predict_action_probabilities"),
     ("RulePolicy", "rule_policy.py", "predict_action_probabilities"),
     ("MemoizationPolicy", "memoization.py", "predict_action_probabilities"),
@@ -50,7 +51,7 @@ PARTS = [
 
 
 def cumulative_seconds(stats: pstats.Stats) -> dict[str, float]:
-    found = {label: 0.0 for label, _, _ in PARTS}
+    found = dict.fromkeys((label for label, _, _ in PARTS), 0.0)
     for (filename, _line, function), (_cc, _nc, _tt, cumulative, _callers) in stats.stats.items():
         for label, fragment, name in PARTS:
             if function == name and filename.replace(os.sep, "/").endswith(fragment):
@@ -61,17 +62,18 @@ def cumulative_seconds(stats: pstats.Stats) -> dict[str, float]:
 async def run_setup(model: Path, actions_url: str, setup: str, rounds: int) -> dict:
     import rasa.core.actions.action as rasa_actions
     import structlog
+    from rasa.core.actions import forms
     from rasa.core.agent import load_agent
     from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
     from rasa.core.utils import AvailableEndpoints
     from rasa.utils.endpoints import EndpointConfig
 
-    from bot.rasa_server import ShopdeskRemoteAction
+    from bot.rasa_server import install_shopdesk_remote_action
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     original = rasa_actions.RemoteAction
     if setup == "shopdesk":
-        rasa_actions.RemoteAction = ShopdeskRemoteAction
+        install_shopdesk_remote_action()
     try:
         endpoints = AvailableEndpoints(action=EndpointConfig(actions_url))
         agent = await load_agent(model_path=str(model), endpoints=endpoints)
@@ -93,7 +95,7 @@ async def run_setup(model: Path, actions_url: str, setup: str, rounds: int) -> d
         profiler.disable()
         elapsed = time.perf_counter() - started
     finally:
-        rasa_actions.RemoteAction = original
+        rasa_actions.RemoteAction = forms.RemoteAction = original
     parts = cumulative_seconds(pstats.Stats(profiler))
     return {
         "model": model.name,

@@ -90,7 +90,12 @@ class ShopdeskRemoteAction(rasa_actions.RemoteAction):
 
 
 def install_shopdesk_remote_action() -> None:
+    """Everywhere Rasa makes a RemoteAction: custom actions, and forms' validation actions
+    (`rasa.core.actions.forms` imported the class by name)."""
+    from rasa.core.actions import forms
+
     rasa_actions.RemoteAction = ShopdeskRemoteAction  # type: ignore[misc]
+    forms.RemoteAction = ShopdeskRemoteAction  # type: ignore[misc]
 
 
 def _tracker_store_without_memory_fallback(store: Any, domain: Any) -> Any:
