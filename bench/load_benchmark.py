@@ -276,6 +276,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="per level")
     parser.add_argument("--retrain-diet", action="store_true")
     parser.add_argument(
+        "--ours-only", action="store_true", help="a quick look at settings: no DIET baseline"
+    )
+    parser.add_argument(
         "--stack",
         choices=("sqlite", "production"),
         default="production",
@@ -296,10 +299,9 @@ def main() -> None:
     if max(args.levels) > 256 or args.seconds > 300:
         parser.error("keep it bounded: at most 256 customers and 300 s per level")
 
-    models = {
-        "bert (ours)": train_if_needed(),
-        "diet (rasa default)": diet_model(args.retrain_diet),
-    }
+    models = {"bert (ours)": train_if_needed()}
+    if not args.ours_only:
+        models["diet (rasa default)"] = diet_model(args.retrain_diet)
     results = {
         "command": "python bench/load_benchmark.py "
         + f"--stack {args.stack} --workers {args.workers} --think-ms {args.think_ms:g} "
