@@ -24,4 +24,11 @@ def resume_conversation(rasa_url: str, conversation_id: str, token: str | None =
         url, data=json.dumps(events).encode(), headers={"Content-Type": "application/json"}
     )
     with urllib.request.urlopen(request, timeout=30) as response:
-        response.read()
+        tracker = json.loads(response.read() or b"{}")
+    # Rasa 3.6's HTTP API (Sanic 21.12) does not unquote path parameters: an id with characters
+    # that need quoting reaches another, new conversation. Say so rather than pretend.
+    if tracker.get("sender_id") != conversation_id:
+        raise ValueError(
+            f"Rasa's HTTP API cannot address conversation {conversation_id!r}: it does not "
+            f"unquote the id in the URL and resumed {tracker.get('sender_id')!r} instead"
+        )

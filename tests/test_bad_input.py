@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -217,32 +216,42 @@ def raw_post(url: str, body: bytes, content_type: str = "application/json"):
         return error.code, json.loads(error.read() or b"null")
 
 
-def user_texts(bot, sender: str) -> list[str]:
-    quoted = urllib.parse.quote(sender, safe="")
-    return [
-        event["text"] for event in bot.tracker(quoted)["events"] if event["event"] == "user"
-    ]
+def user_texts(databases: dict, sender: str) -> list[str]:
+    """The customer messages stored for `sender`, straight from the tracker store's table
+    (Rasa's HTTP API cannot address every id: Sanic 21.12 does not unquote path parameters)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(databases["SHOPDESK_DB_URL"])
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT data FROM events WHERE sender_id = :s AND type_name = 'user' ORDER BY id"),
+            {"s": sender},
+        ).all()
+    engine.dispose()
+    return [json.loads(row[0])["text"] for row in rows]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("body,headers,status,reason", REFUSED, ids=REFUSED_IDS)
-def test_the_real_bot_refuses_bad_requests_and_stores_nothing(bot, body, headers, status, reason):
+def test_the_real_bot_refuses_bad_requests_and_stores_nothing(
+    bot, databases, body, headers, status, reason
+):
     got, answer = raw_post(f"{bot.base}{WEBHOOK}", body, headers["Content-Type"])
     assert got == status, answer
     assert reason in answer["error"]
     # `x` is the conversation most of these name: nothing of theirs reached it.
-    assert user_texts(bot, "x") == []
+    assert user_texts(databases, "x") == []
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sender,message", ACCEPTED, ids=[s for s, _ in ACCEPTED])
-def test_the_real_bot_answers_odd_messages_and_keeps_each_once(bot, sender, message):
+def test_the_real_bot_answers_odd_messages_and_keeps_each_once(bot, databases, sender, message):
     sender = f"{sender}-{time.time_ns()}"
     body = {"sender": sender, "message": message, "metadata": {"blob": "m" * 15_000}}
     status, replies = raw_post(f"{bot.base}{WEBHOOK}", json.dumps(body).encode())
     assert status == 200, replies
     assert replies and all(reply.get("text") for reply in replies)
-    assert user_texts(bot, sender) == [message.strip()]
+    assert user_texts(databases, sender) == [message.strip()]
 
 
 @pytest.mark.slow
@@ -255,14 +264,16 @@ def test_the_real_bot_answers_odd_messages_and_keeps_each_once(bot, sender, mess
     sender=st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), min_size=1,
                    max_size=60).filter(str.strip),
 )
-def test_fuzzed_messages_to_the_real_bot_are_answered_and_stored_once(bot, message, sender):
+def test_fuzzed_messages_to_the_real_bot_are_answered_and_stored_once(
+    bot, databases, message, sender
+):
     sender = f"fz{time.time_ns()}{sender}"[:255]
     status, replies = raw_post(
         f"{bot.base}{WEBHOOK}", json.dumps({"sender": sender, "message": message}).encode()
     )
     assert status == 200, replies
     assert all(isinstance(reply.get("text", ""), str) for reply in replies)
-    assert user_texts(bot, sender) == [message.strip()]
+    assert user_texts(databases, sender) == [message.strip()]
 
 
 # ------------------------------------------------------------- the FAQ templates
@@ -356,3 +367,35 @@ def test_a_damaged_faq_file_is_a_clear_error_naming_the_file(tmp_path_factory, d
         assert str(path) in str(error)
     else:
         assert book.answers  # a harmless edit: the book still answers
+
+
+def test_resuming_a_conversation_the_http_api_cannot_address_is_an_error_not_a_silent_miss():
+    """Rasa 3.6 does not unquote path parameters; a resume that reached another conversation
+    must not be reported as done (the review app then keeps the handoff open)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    from bot.rasa_api import resume_conversation
+
+    class LiteralRasa(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            sender = self.path.split("/")[2]  # as Sanic 21.12 hands it over: still quoted
+            body = json.dumps({"sender_id": sender, "events": []}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), LiteralRasa)
+    Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        resume_conversation(url, "plain-id_42")  # needs no quoting: fine
+        with pytest.raises(ValueError, match="cannot address conversation '客户/42'"):
+            resume_conversation(url, "客户/42")
+    finally:
+        server.shutdown()

@@ -53,7 +53,7 @@ def test_channels_from_the_environment(tmp_path):
 
     (tmp_path / "credentials.yml").write_text((PROJECT_ROOT / "credentials.yml").read_text())
     plain = yaml.safe_load(credentials_for_environment(1, {}, tmp_path).read_text())
-    assert set(plain) == {"rest", "socketio"}
+    assert set(plain) == {"bot.channels.rest.RestInput", "socketio"}
     assert plain["socketio"]["session_persistence"] is True
 
     messenger = {

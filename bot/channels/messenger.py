@@ -102,15 +102,23 @@ class MessengerInput(FacebookInput):
             payload = request.json
             if not _is_page_event(payload):
                 return response.text("not a Messenger page event", status=400)
-            messenger = Messenger(self.fb_access_token, on_new_message)
-            messenger.client = self._client()
-            try:
-                await messenger.handle(payload, self.get_metadata(request))
-            except Exception as error:
-                if not storage_is_down(error):
+            # Rasa's Messenger handler logs and swallows every error of a message; note them
+            # on the way through, so an event that could not be stored is not acknowledged.
+            failures: list[Exception] = []
+
+            async def handle_noting_failures(message: UserMessage) -> None:
+                try:
+                    await on_new_message(message)
+                except Exception as error:
+                    failures.append(error)
                     raise
+
+            messenger = Messenger(self.fb_access_token, handle_noting_failures)
+            messenger.client = self._client()
+            await messenger.handle(payload, self.get_metadata(request))
+            if any(storage_is_down(error) for error in failures):
                 # Not stored: Meta delivers the event again later.
-                logger.error("Messenger event not handled: storage unavailable (%s).", error)
+                logger.error("Messenger event not handled: storage unavailable (%s).", failures)
                 return response.text("storage unavailable", status=503)
             return response.text("success")
 
