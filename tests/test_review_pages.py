@@ -290,7 +290,9 @@ def test_bulk_labelling_refuses_bad_input_and_stores_nothing(inbox_log, ana):
 
 
 class FakeRasa:
-    """Rasa's HTTP API as far as resuming goes: records each POST, answers `status`."""
+    """Rasa's HTTP API as far as resuming goes: records each POST, answers `status` with the
+    tracker of the conversation the path names, taken as Rasa 3.6 takes it (Sanic 21.12 does
+    not unquote path parameters)."""
 
     def __init__(self, status: int = 200) -> None:
         self.calls: list[tuple[str, object]] = []
@@ -300,10 +302,11 @@ class FakeRasa:
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 calls.append((self.path, json.loads(body)))
+                sender = self.path.split("/")[2]
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
-                self.wfile.write(b"{}")
+                self.wfile.write(json.dumps({"sender_id": sender, "events": []}).encode())
 
             def log_message(self, *args) -> None:
                 pass
@@ -393,19 +396,32 @@ def test_release_resumes_the_conversation_in_rasa_then_closes_it(
     handoffs, make_app, fake_rasa, db_url
 ):
     ana = Browser(make_app(rasa_url=fake_rasa.url, rasa_token="s3cret"), "ana")
-    assert ana.post("/handoffs/take", {"request_id": handoffs[ODD_ID]}).status == 302
+    assert ana.post("/handoffs/take", {"request_id": handoffs["c-1"]}).status == 302
 
-    response = ana.post("/handoffs/release", {"conversation_id": ODD_ID})
+    response = ana.post("/handoffs/release", {"conversation_id": "c-1"})
     assert response.status == 302 and response.headers["location"] == "/handoffs?done=released"
     assert fake_rasa.calls == [
         (
-            "/conversations/web%3Aana%2F1%20%3F%26x%3D%3Cb%3E/tracker/events?token=s3cret",
+            "/conversations/c-1/tracker/events?token=s3cret",
             [{"event": "resume"}, {"event": "action", "name": "action_listen"}],
         )
     ]
-    assert waiting(db_url) == {"c-1": ("open", None)}
+    assert waiting(db_url) == {ODD_ID: ("open", None)}
     page = ana.get("/handoffs?done=released").text
     assert "back with the bot" in page and "1 waiting or taken" in page
+
+
+def test_release_of_an_id_rasa_cannot_address_keeps_the_request_open(
+    handoffs, make_app, fake_rasa, db_url
+):
+    """Rasa 3.6 would resume "web%3Aana..." instead of the customer's conversation."""
+    ana = Browser(make_app(rasa_url=fake_rasa.url, rasa_token="s3cret"), "ana")
+    response = ana.post("/handoffs/release", {"conversation_id": ODD_ID})
+    assert fake_rasa.calls[0][0].startswith("/conversations/web%3Aana%2F1%20%3F%26x%3D%3Cb%3E/")
+    assert response.status == 502
+    assert "cannot address conversation" in response.text
+    assert "The request stays open" in response.text
+    assert waiting(db_url)[ODD_ID] == ("open", None)
 
 
 @pytest.mark.parametrize("rasa", ["unreachable", "failing"])
