@@ -331,3 +331,45 @@ def test_database_down_messages_are_not_acknowledged_and_service_resumes(product
     # The refused message was never stored; the others were, once each.
     assert production.user_texts(sender) == ["hello", "what payment methods do you accept?"]
     assert production.process.poll() is None
+
+
+def test_local_stores_keep_their_generated_secrets_across_restarts(tmp_path_factory):
+    """`scripts/production.sh` (`--local-services`): passwords made once, in a mode-600 file,
+    and the same servers and data after a restart."""
+    import redis as redis_client
+    from sqlalchemy import create_engine, text
+
+    from bot.production import start_local_stores
+
+    folder = Path(tempfile.mkdtemp(prefix="shopdesk-local-"))
+    folder.chmod(0o755)
+    try:
+        environ, stores = start_local_stores(folder, free_port(), free_port())
+        try:
+            engine = create_engine(environ["SHOPDESK_DB_URL"])
+            with engine.begin() as connection:
+                connection.execute(text("CREATE TABLE kept (value TEXT)"))
+                connection.execute(text("INSERT INTO kept VALUES ('still here')"))
+            engine.dispose()
+            assert redis_client.Redis(
+                host="127.0.0.1",
+                port=int(environ["SHOPDESK_REDIS_PORT"]),
+                password=environ["SHOPDESK_REDIS_PASSWORD"],
+            ).ping()
+        finally:
+            for store in reversed(stores):
+                store.stop()
+        assert (folder / "secrets.env").stat().st_mode & 0o077 == 0
+
+        again, stores = start_local_stores(folder, free_port(), free_port())
+        try:
+            assert again["RASA_AUTH_TOKEN"] == environ["RASA_AUTH_TOKEN"]
+            engine = create_engine(again["SHOPDESK_DB_URL"])
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT value FROM kept")).scalar() == "still here"
+            engine.dispose()
+        finally:
+            for store in reversed(stores):
+                store.stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
