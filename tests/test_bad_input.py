@@ -297,7 +297,8 @@ def orders():
     from bot.orders import CANCELLED, DELIVERED, DISPATCHED, PROCESSING, RETURNED, OrderView
 
     dates = st.dates(dt.date(2000, 1, 1), dt.date(2100, 1, 1))
-    text = st.text(max_size=60)
+    # Shop data may say anything but "None": the test looks for a None value leaking out.
+    text = st.text(max_size=60).filter(lambda value: "None" not in value)
     return st.builds(
         OrderView,
         number=st.from_regex(r"\A\d{6}\Z"),
@@ -322,7 +323,8 @@ def orders():
 )
 @given(
     data=st.data(),
-    slot_value=st.text(max_size=80) | st.sampled_from(["{{ 7*7 }}", "{% raw %}", "}}{{", "\x00"]),
+    slot_value=st.text(max_size=80).filter(lambda value: "None" not in value)
+    | st.sampled_from(["{{ 7*7 }}", "{% raw %}", "}}{{", "\x00"]),
 )
 def test_templates_render_any_slot_and_order_values_literally(faq_book, data, slot_value):
     from bot.faq import FaqRenderError
@@ -337,7 +339,7 @@ def test_templates_render_any_slot_and_order_values_literally(faq_book, data, sl
         # Only an order with an empty field the answer needs; the action then hands off.
         assert order is not None and f"answers.{intent} (order {order.number}" in str(error)
     else:
-        assert text.strip() and "None" not in text.replace(slot_value, "")
+        assert text.strip() and "None" not in text
 
 
 def test_template_syntax_in_a_customer_value_is_never_evaluated(faq_book):
