@@ -42,7 +42,12 @@ from bot.processes import (  # noqa: E402
     stop,
     wait_until_healthy,
 )
-from bot.production import ENDPOINTS, threads_per_worker  # noqa: E402
+from bot.production import (  # noqa: E402
+    ENDPOINTS,
+    production_environment,
+    rasa_worker_environment,
+    start_local_stores,
+)
 from bot.project import rasa_command, train_if_needed  # noqa: E402
 
 # Conversations customers of the demo store hold (no handoffs: a paused bot answers nothing).
@@ -82,10 +87,7 @@ def running_bot(
     """The action server and the Rasa server on `stack` (SQLite alone, or the production one:
     PostgreSQL, Redis lock store and `workers` Rasa workers, as `shopdesk up --production`)."""
     production = "SHOPDESK_REDIS_HOST" in stack
-    extra = {}
-    if production:  # as `shopdesk up --production` sets them
-        extra = {"SANIC_WORKERS": str(workers), "OMP_NUM_THREADS": str(threads_per_worker(workers))}
-    extra["SHOPDESK_ACTION_SERVER_URL"] = f"http://localhost:{actions_port}/webhook"
+    extra = rasa_worker_environment(workers, actions_port) if production else {}
     processes = []
     with environment({**stack, **extra}):
         try:
@@ -103,27 +105,14 @@ def running_bot(
 
 @contextlib.contextmanager
 def local_stores(folder: Path) -> Iterator[dict[str, str]]:
-    """PostgreSQL and Redis on loopback in `folder` (bot/local_services.py)."""
-    import secrets
-
-    from bot.local_services import LocalPostgres, LocalRedis
-
+    """PostgreSQL and Redis on loopback in `folder`, as `shopdesk up --local-services`."""
     folder.chmod(0o755)  # PostgreSQL runs as its own user when we are root
-    postgres = LocalPostgres(folder / "postgres", 5433, secrets.token_urlsafe(16))
-    redis = LocalRedis(folder / "redis", 6380, secrets.token_urlsafe(16))
-    postgres.start()
-    redis.start()
+    environ, stores = start_local_stores(folder, postgres_port=5433, redis_port=6380)
     try:
-        yield {
-            "SHOPDESK_DB_URL": postgres.url,
-            "SHOPDESK_REDIS_HOST": "127.0.0.1",
-            "SHOPDESK_REDIS_PORT": str(redis.port),
-            "SHOPDESK_REDIS_PASSWORD": redis.password,
-            "SHOPDESK_REDIS_DB": "1",
-        }
+        yield production_environment(environ)
     finally:
-        redis.stop()
-        postgres.stop()
+        for store in reversed(stores):
+            store.stop()
 
 
 async def customer(

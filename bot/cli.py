@@ -277,7 +277,7 @@ def ensure_first_admin() -> None:
 
 def production_settings(args: argparse.Namespace, stores: list) -> dict[str, str]:
     """The production environment (local PostgreSQL and Redis started first if asked)."""
-    from bot.production import production_environment, start_local_stores, threads_per_worker
+    from bot.production import production_environment, rasa_worker_environment, start_local_stores
 
     environ = dict(os.environ)
     if args.local_services:
@@ -287,9 +287,7 @@ def production_settings(args: argparse.Namespace, stores: list) -> dict[str, str
         stores.extend(started)
         environ.update(local)
     environ = production_environment(environ)
-    environ["SANIC_WORKERS"] = str(args.workers)  # Rasa's workers; see bot/action_server.py
-    environ.setdefault("OMP_NUM_THREADS", str(threads_per_worker(args.workers)))
-    environ["SHOPDESK_ACTION_SERVER_URL"] = f"http://localhost:{args.actions_port}/webhook"
+    environ.update(rasa_worker_environment(args.workers, args.actions_port))
     environ["SHOPDESK_RASA_TOKEN"] = environ["RASA_AUTH_TOKEN"]  # the review app's handoffs
     return environ
 

@@ -63,6 +63,15 @@ def threads_per_worker(workers: int, cpus: int | None = None) -> int:
     return max(1, (cpus or os.cpu_count() or 1) // max(1, workers))
 
 
+def rasa_worker_environment(workers: int, actions_port: int) -> dict[str, str]:
+    """What the Rasa server's processes need in production besides the secrets."""
+    return {
+        "SANIC_WORKERS": str(workers),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS") or str(threads_per_worker(workers)),
+        "SHOPDESK_ACTION_SERVER_URL": f"http://localhost:{actions_port}/webhook",
+    }
+
+
 def local_secrets(directory: Path = LOCAL_DIR) -> dict[str, str]:
     """Passwords and tokens for the local stack, generated on first use and kept (mode 600)."""
     path = directory / "secrets.env"

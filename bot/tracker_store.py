@@ -50,8 +50,10 @@ class ShopdeskTrackerStore(SQLTrackerStore):
         super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
         # Rasa's engine never checks a pooled connection before use, so after a database
         # restart every pooled connection would fail once; ping first instead.
+        rasa_engine = self.engine
         self.engine = sa.create_engine(
             self.engine.url, pool_pre_ping=True, **create_engine_kwargs(self.engine.url)
         )
         self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
+        rasa_engine.dispose()
         logger.info("Conversations are logged to %r.", self.engine.url)
