@@ -181,7 +181,7 @@ def check_lock_store(endpoints: str | None) -> None:
     from rasa.utils.endpoints import read_endpoint_config
 
     config = read_endpoint_config(endpoints, "lock_store")
-    if config is None or config.type != "redis":
+    if config is None or config.type not in ("redis", "bot.lock_store.AtomicRedisLockStore"):
         return
     host, port = config.url or "localhost", int(config.kwargs.get("port") or 6379)
     try:

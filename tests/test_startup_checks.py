@@ -88,12 +88,15 @@ def test_an_unreachable_database_is_a_clear_error_with_the_password_hidden():
     assert "s3cret-pw" not in message and "***" in message
 
 
-def test_an_unreachable_lock_store_is_a_clear_error(tmp_path):
+@pytest.mark.parametrize("lock_store_type", ["redis", "bot.lock_store.AtomicRedisLockStore"])
+def test_an_unreachable_lock_store_is_a_clear_error(tmp_path, lock_store_type):
     from bot.rasa_server import StartupError, check_lock_store
 
     port = free_port()
     endpoints = tmp_path / "endpoints.yml"
-    endpoints.write_text(f"lock_store:\n  type: redis\n  url: 127.0.0.1\n  port: {port}\n")
+    endpoints.write_text(
+        f"lock_store:\n  type: {lock_store_type}\n  url: 127.0.0.1\n  port: {port}\n"
+    )
     with pytest.raises(StartupError, match=f"Redis lock store 127.0.0.1:{port} cannot be reached"):
         check_lock_store(str(endpoints))
 
