@@ -157,12 +157,20 @@ async def customer(
 
 
 async def run_level(
-    base: str, customers: int, seconds: float, run_id: str, think_s: float = 0.0
+    base: str,
+    customers: int,
+    seconds: float,
+    run_id: str,
+    think_s: float = 0.0,
+    per_request: bool = False,
 ) -> dict:
+    """`per_request`: a new connection for every message, as behind a reverse proxy (nginx's
+    `proxy_pass` opens one per request by default). Otherwise each customer keeps one
+    connection, and the kernel has tied it to one Rasa worker for good."""
     import aiohttp
 
     record: dict = {"sent": {}, "latency_ms": [], "errors": 0}
-    connector = aiohttp.TCPConnector(limit=customers)
+    connector = aiohttp.TCPConnector(limit=customers, force_close=per_request)
     async with aiohttp.ClientSession(connector=connector) as session:
         started = time.perf_counter()
         deadline = time.monotonic() + seconds
@@ -281,9 +289,17 @@ def main() -> None:
         default=0.0,
         help="each customer's pause after an answer before the next message (default 0)",
     )
+    parser.add_argument(
+        "--connections",
+        choices=("keep-alive", "per-request"),
+        default="keep-alive",
+        help="keep-alive: each customer holds one connection to one Rasa worker (default); "
+        "per-request: a new connection per message, as a reverse proxy in front does",
+    )
     parser.add_argument("--out", type=Path, help="default bench/results/load-STACK.json")
     args = parser.parse_args()
     suffix = f"-think{args.think_ms:g}ms" if args.think_ms else ""
+    suffix += "-per-request" if args.connections == "per-request" else ""
     args.out = args.out or ROOT / "bench" / "results" / f"load-{args.stack}{suffix}.json"
     if max(args.levels) > 256 or args.seconds > 300:
         parser.error("keep it bounded: at most 256 customers and 300 s per level")
@@ -294,8 +310,10 @@ def main() -> None:
     results = {
         "command": "python bench/load_benchmark.py "
         + f"--stack {args.stack} --workers {args.workers} --think-ms {args.think_ms:g} "
+        + f"--connections {args.connections} "
         + f"--seconds {args.seconds:g} --levels {' '.join(map(str, args.levels))}",
         "stack": args.stack,
+        "connections": args.connections,
         "rasa_workers": args.workers if args.stack == "production" else 1,
         "think_ms": args.think_ms,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cpus",
@@ -315,7 +333,12 @@ def main() -> None:
                 for customers in args.levels:
                     level = asyncio.run(
                         run_level(
-                            base, customers, args.seconds, f"run{customers}", args.think_ms / 1000
+                            base,
+                            customers,
+                            args.seconds,
+                            f"run{customers}",
+                            args.think_ms / 1000,
+                            per_request=args.connections == "per-request",
                         )
                     )
                     sent = level.pop("sent")
