@@ -259,6 +259,8 @@ def plot(results: dict, path: Path) -> None:
     setup = f"{stack}, {results.get('rasa_workers', 1)} Rasa worker(s)"
     if results.get("think_ms"):
         setup += f", {results['think_ms']:g} ms pause"
+    if results.get("connections") == "per-request":
+        setup += ", a connection per message"
     latency_axes.set_title(f"Latency ({setup})", fontsize=10)
     throughput_axes.axhline(50, color="grey", linestyle=":", linewidth=1)
     throughput_axes.set_ylabel("messages per second")
