@@ -166,7 +166,7 @@ async def run_level(
 ) -> dict:
     """`per_request`: a new connection for every message, as behind a reverse proxy (nginx's
     `proxy_pass` opens one per request by default). Otherwise each customer keeps one
-    connection, and the kernel has tied it to one Rasa worker for good."""
+    connection, which stays with the Rasa worker that accepted it."""
     import aiohttp
 
     record: dict = {"sent": {}, "latency_ms": [], "errors": 0}

@@ -174,26 +174,21 @@ def check_database(url: str | None = None) -> None:
 
 
 def check_lock_store(endpoints: str | None) -> None:
-    """Ping the Redis lock store endpoints.yml names, if any."""
+    """Ping the Redis lock store endpoints.yml names, if any (built as Rasa will build it)."""
     if not endpoints or not Path(endpoints).is_file():
         return
     import redis
+    from rasa.core.lock_store import LockStore, RedisLockStore
     from rasa.utils.endpoints import read_endpoint_config
 
-    config = read_endpoint_config(endpoints, "lock_store")
-    if config is None or config.type not in ("redis", "bot.lock_store.AtomicRedisLockStore"):
+    store = LockStore.create(read_endpoint_config(endpoints, "lock_store"))
+    if not isinstance(store, RedisLockStore):
         return
-    host, port = config.url or "localhost", int(config.kwargs.get("port") or 6379)
+    where = "{host}:{port}".format(**store.red.connection_pool.connection_kwargs)
     try:
-        redis.Redis(
-            host=host,
-            port=port,
-            db=int(config.kwargs.get("db") or 1),
-            password=config.kwargs.get("password") or None,
-            socket_timeout=5,
-        ).ping()
+        store.red.ping()
     except redis.RedisError as error:
-        raise StartupError(f"Redis lock store {host}:{port} cannot be reached: {error}") from error
+        raise StartupError(f"Redis lock store {where} cannot be reached: {error}") from error
 
 
 def preflight(argv: list[str]) -> None:

@@ -163,6 +163,18 @@ def logged(db_url: str) -> str:
 # ------------------------------------------------------------------ the real bot
 
 
+def stored_events(db_url: str, sender: str) -> list[dict]:
+    """Rasa's events for `sender` as the tracker store wrote them, in order (a fresh engine:
+    the database may have restarted since the last call)."""
+    from bot.conversations import ConversationLog
+
+    log = ConversationLog(db_url)
+    try:
+        return [event for _, event in log.raw_events(sender)]
+    finally:
+        log.engine.dispose()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

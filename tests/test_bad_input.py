@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import PROJECT_ROOT, serve_in_tests
+from tests.conftest import PROJECT_ROOT, serve_in_tests, stored_events
 
 WEBHOOK = "/webhooks/rest/webhook"
 JSON = {"Content-Type": "application/json"}
@@ -219,16 +219,8 @@ def raw_post(url: str, body: bytes, content_type: str = "application/json"):
 def user_texts(databases: dict, sender: str) -> list[str]:
     """The customer messages stored for `sender`, straight from the tracker store's table
     (Rasa's HTTP API cannot address every id: Sanic 21.12 does not unquote path parameters)."""
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(databases["SHOPDESK_DB_URL"])
-    with engine.connect() as connection:
-        rows = connection.execute(
-            text("SELECT data FROM events WHERE sender_id = :s AND type_name = 'user' ORDER BY id"),
-            {"s": sender},
-        ).all()
-    engine.dispose()
-    return [json.loads(row[0])["text"] for row in rows]
+    events = stored_events(databases["SHOPDESK_DB_URL"], sender)
+    return [event["text"] for event in events if event["event"] == "user"]
 
 
 @pytest.mark.slow

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MESSENGER_APP_SECRET, PROJECT_ROOT, free_port
+from tests.conftest import MESSENGER_APP_SECRET, PROJECT_ROOT, free_port, stored_events
 from tests.test_channels import messenger_event, signed
 
 pytestmark = pytest.mark.slow
@@ -80,15 +80,7 @@ class Production:
 
     def events(self, sender: str) -> list[dict]:
         """Straight from PostgreSQL, in the order they were stored."""
-        from sqlalchemy import create_engine, text
-
-        engine = create_engine(self.postgres.url)
-        with engine.connect() as connection:
-            rows = connection.execute(
-                text("SELECT data FROM events WHERE sender_id = :s ORDER BY id"), {"s": sender}
-            ).all()
-        engine.dispose()
-        return [json.loads(row[0]) for row in rows]
+        return stored_events(self.postgres.url, sender)
 
 
 def descendants(pid: int) -> list[tuple[int, str]]:
