@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 from bench.load_benchmark import CONVERSATIONS  # noqa: E402
+from bot.access import ACTION_TOKEN, development_secrets  # noqa: E402
 from bot.processes import start_action_server, stop, wait_until_healthy  # noqa: E402
 from bot.project import latest_model  # noqa: E402
 
@@ -75,7 +76,9 @@ async def run_setup(model: Path, actions_url: str, setup: str, rounds: int) -> d
     if setup == "shopdesk":
         install_shopdesk_remote_action()
     try:
-        endpoints = AvailableEndpoints(action=EndpointConfig(actions_url))
+        # The action server refuses callers without its shared secret (bot/access.py).
+        authorization = {"Authorization": f"Bearer {os.environ[ACTION_TOKEN]}"}
+        endpoints = AvailableEndpoints(action=EndpointConfig(actions_url, headers=authorization))
         agent = await load_agent(model_path=str(model), endpoints=endpoints)
 
         async def talk(round_number: int) -> int:
@@ -119,6 +122,7 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as folder:
         os.environ["SHOPDESK_DB_URL"] = f"sqlite:///{folder}/shopdesk.db"
+        os.environ.update(development_secrets())
         actions = start_action_server(5465)
         try:
             wait_until_healthy("http://localhost:5465/health", actions)

@@ -4,6 +4,12 @@ Started as `python -m bot.action_server --port 5055` instead of `rasa run action
 webhook can be observed (GET `/metrics`) without touching the actions. The observing is done
 by middleware around `/webhook`, from the action call Rasa sends and the JSON rasa-sdk answers
 with; whatever goes wrong while observing is logged and never changes the answer.
+
+Only the Rasa server may call the actions: they read orders and write handoffs and feedback
+for whichever conversation a call names. Every route but `/health` (and `/metrics`, which has
+its own rule) needs `Authorization: Bearer <SHOPDESK_ACTION_SERVER_TOKEN>`, which Rasa sends
+from its endpoints file (bot/processes.py, deploy/endpoints.production.yml); anything else
+gets 401. The server binds 127.0.0.1 unless `--host` says otherwise.
 """
 
 from __future__ import annotations
@@ -27,15 +33,18 @@ from prometheus_client import (
     generate_latest,
 )
 from sanic import Request, Sanic
-from sanic.response import HTTPResponse, raw
+from sanic.response import HTTPResponse, raw, text
 
-from bot.metrics_access import refuse_metrics
+from bot.access import ACTION_TOKEN, LOOPBACK, development_secrets, secret_matches
+from bot.metrics_access import bearer_token, refuse_metrics
 from bot.records import HANDOFF_REASONS
 
 logger = logging.getLogger(__name__)
 
 ACTIONS_PACKAGE = "actions"
 DEFAULT_PORT = 5055
+# Routes anyone who can connect may call: liveness for supervisors, and metrics (own rule).
+OPEN_ROUTES = ("/health", "/metrics")
 FALLBACK_INTENT = "nlu_fallback"
 # Every `answer_source` kind the actions write (actions/*.py); anything else is "other", so a
 # typo cannot grow the label set.
@@ -105,8 +114,8 @@ class ActionServerMetrics:
         )
         self.errors = Counter(
             "shopdesk_action_errors",
-            "Action calls answered with an HTTP error (400 rejected, 404 unknown action, 500 "
-            "the action raised), by action and status code.",
+            "Action calls answered with an HTTP error (400 rejected, 401 without the shared "
+            "secret, 404 unknown action, 500 the action raised), by action and status code.",
             ["action", "status"],
             registry=self.registry,
         )
@@ -116,6 +125,7 @@ class ActionServerMetrics:
         for reason in HANDOFF_REASONS:
             self.handoffs.labels(reason)
         self.errors.labels("unknown", "404")
+        self.errors.labels("unknown", "401")
         self._handled: OrderedDict[tuple[str, str | None], None] = OrderedDict()
         self._fallbacks: OrderedDict[tuple[str, str | None], None] = OrderedDict()
 
@@ -125,8 +135,8 @@ class ActionServerMetrics:
         """Count one answered action call: the call Rasa sent, and rasa-sdk's answer."""
         call = call or {}
         name = call.get("next_action")
-        # Unknown names come from the caller: never a label of their own.
-        action = "unknown" if status == 404 or not isinstance(name, str) else name
+        # Unknown names, and any name in a refused call, come from the caller: never a label.
+        action = "unknown" if status in (401, 404) or not isinstance(name, str) else name
         self.latency.labels(action).observe(seconds)
         if status >= 400:
             self.errors.labels(action, str(status)).inc()
@@ -221,14 +231,42 @@ def instrument(app: Sanic) -> ActionServerMetrics:
     return metrics
 
 
-def create_action_app(cors_origins: str | list[str] | None = None) -> Sanic:
-    """rasa-sdk's app for `actions/` with metrics; exits with 1 if `actions` cannot load."""
+def action_server_token() -> str:
+    """SHOPDESK_ACTION_SERVER_TOKEN from the environment (production, `shopdesk up`), else
+    development's, generated once into .shopdesk/secrets.env: never no secret at all."""
+    return development_secrets()[ACTION_TOKEN]
+
+
+def require_token(app: Sanic, token: str) -> None:
+    """Answer 401 to any call but OPEN_ROUTES that lacks `Authorization: Bearer <token>`."""
+    if not token:
+        raise ValueError("the action server needs a non-empty shared secret")
+
+    async def check_token(request: Request) -> HTTPResponse | None:
+        if request.path in OPEN_ROUTES or secret_matches(bearer_token(request), token):
+            return None
+        return text(
+            f"Only the Rasa server may call the actions: send its {ACTION_TOKEN} as "
+            "Authorization: Bearer <token>.\n",
+            status=401,
+            headers={"WWW-Authenticate": 'Bearer realm="shopdesk actions"'},
+        )
+
+    app.register_middleware(check_token, "request")
+
+
+def create_action_app(
+    cors_origins: str | list[str] | None = None, token: str | None = None
+) -> Sanic:
+    """rasa-sdk's app for `actions/` with metrics, closed to calls without the shared secret
+    (`token`, default `action_server_token()`); exits with 1 if `actions` cannot load."""
     from rasa_sdk.endpoint import create_app
     from rasa_sdk.plugin import plugin_manager
 
     app = create_app(ACTIONS_PACKAGE, cors_origins=cors_origins, auto_reload=False)
     plugin_manager().hook.attach_sanic_app_extensions(app=app)  # as rasa-sdk's run() does
-    instrument(app)
+    instrument(app)  # first, so that refused calls are counted too
+    require_token(app, token or action_server_token())
     return app
 
 
@@ -240,6 +278,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description="Serve shopdesk's custom actions (rasa-sdk) with Prometheus metrics.",
     )
     parser.add_argument("-p", "--port", type=int, default=DEFAULT_PORT, help="port to listen on")
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("SANIC_HOST") or LOOPBACK,
+        help="address to bind (default $SANIC_HOST, else 127.0.0.1: only this machine's Rasa "
+        "server needs it; 0.0.0.0 in a container)",
+    )
     parser.add_argument(
         "--cors", nargs="*", default=None, help="allowed CORS origins (* for any); none by default"
     )
@@ -256,9 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     utils.configure_colored_logging(args.loglevel)
     utils.update_sanic_log_level()
     app = create_action_app(args.cors)
-    host = os.environ.get("SANIC_HOST", "0.0.0.0")
-    logger.info(f"Action endpoint is up and running on http://{host}:{args.port}")
-    app.run(host, args.port, workers=1)
+    logger.info(f"Action endpoint is up and running on http://{args.host}:{args.port}")
+    app.run(args.host, args.port, workers=1)
     return 0
 
 

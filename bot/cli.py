@@ -4,24 +4,11 @@ learning loop (read logged conversations, review them, export training data, ret
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import sys
 from pathlib import Path
 
-from bot.local_services import ServiceError
-from bot.processes import (
-    Service,
-    endpoints_for_action_port,
-    start_action_server,
-    start_all,
-    start_rasa_server,
-    start_review_app,
-    start_webchat,
-    stop,
-    supervise,
-)
 from bot.project import MODELS_DIR, PROJECT_ROOT, train_if_needed
+from bot.up import add_up_parser
 
 
 def command_train(args: argparse.Namespace) -> int:
@@ -54,10 +41,12 @@ def command_handoff_list(args: argparse.Namespace) -> int:
 
 
 def command_handoff_release(args: argparse.Namespace) -> int:
+    from bot.access import RASA_TOKEN, read_secret
     from bot.rasa_api import resume_conversation
     from bot.records import Records
 
-    resume_conversation(args.rasa_url, args.conversation_id, args.token)
+    token = args.token or read_secret(RASA_TOKEN)  # production's, else development's
+    resume_conversation(args.rasa_url, args.conversation_id, token)
     closed = Records().release(args.conversation_id)
     print(f"Resumed {args.conversation_id}; closed {closed} handoff request(s).")
     return 0
@@ -259,156 +248,11 @@ def command_webchat(args: argparse.Namespace) -> int:
     return 0
 
 
-def ensure_first_admin() -> None:
-    """A fresh install gets one admin with a random password, printed once (as Rasa X did)."""
-    import secrets
-
-    from bot.staff import StaffAccounts
-
-    accounts = StaffAccounts()
-    if accounts.count() == 0:
-        password = secrets.token_urlsafe(12)
-        accounts.create("admin", password, "admin")
-        print(
-            "Created the review app's first account: user 'admin', password "
-            f"'{password}' (shown once; change it with `shopdesk staff password admin`)."
-        )
-
-
-def production_settings(args: argparse.Namespace, stores: list) -> dict[str, str]:
-    """The production environment (local PostgreSQL and Redis started first if asked)."""
-    from bot.production import production_environment, rasa_worker_environment, start_local_stores
-
-    environ = dict(os.environ)
-    if args.local_services:
-        local, started = start_local_stores(
-            postgres_port=args.postgres_port, redis_port=args.redis_port
-        )
-        stores.extend(started)
-        environ.update(local)
-    environ = production_environment(environ)
-    environ.update(rasa_worker_environment(args.workers, args.actions_port))
-    environ["SHOPDESK_RASA_TOKEN"] = environ["RASA_AUTH_TOKEN"]  # the review app's handoffs
-    return environ
-
-
-def command_up(args: argparse.Namespace) -> int:
-    from bot.database import upgrade
-    from bot.production import ENDPOINTS, ProductionConfigError
-    from bot.rasa_server import StartupError, check_database
-
-    stores: list = []
-    services: list[Service] = []
-
-    def shut_down(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, shut_down)
-    try:
-        if args.production:
-            os.environ.update(production_settings(args, stores))
-        check_database()  # a clear line, not a traceback, when it is down
-        model = train_if_needed()
-        upgrade()  # before the servers start, so they never race to create tables
-        ensure_first_admin()
-        if "SHOPDESK_ORDERS_DB_URL" not in os.environ:  # never touch a shop's own database
-            command_orders_init(argparse.Namespace(if_missing=True, count=200))
-
-        base = f"http://localhost:{args.port}"
-        if args.production:
-            endpoints, api = ENDPOINTS, ("--auth-token", os.environ["RASA_AUTH_TOKEN"])
-        else:
-            endpoints, api = endpoints_for_action_port(args.actions_port), ()
-        services = [
-            Service(
-                "action server",
-                lambda: start_action_server(args.actions_port),
-                f"http://localhost:{args.actions_port}/health",
-            ),
-            Service(
-                "Rasa server",
-                lambda: start_rasa_server(args.port, model, endpoints, extra_args=api),
-                f"{base}/",  # /status needs the token in production
-            ),
-            Service(
-                "review app",
-                lambda: start_review_app(args.review_port, base),
-                f"http://localhost:{args.review_port}/health",
-            ),
-            Service(
-                "web chat",
-                lambda: start_webchat(args.webchat_port, base),
-                f"http://localhost:{args.webchat_port}/health",
-            ),
-        ]
-        start_all(services)
-        token = "?token=$RASA_AUTH_TOKEN" if args.production else ""
-        mode = "development"
-        if args.production:
-            mode = f"production, {os.environ['SANIC_WORKERS']} Rasa workers"
-        print(
-            f"\nshopdesk is running.\n  Mode:          {mode}\n"
-            f"  Chat (REST):   curl -s {base}/webhooks/rest/webhook "
-            '-H "Content-Type: application/json" '
-            '-d \'{"sender": "me", "message": "where is my order 482913?"}\'\n'
-            f'  Parse (API):   curl -s "{base}/model/parse{token}" '
-            '-d \'{"text": "refund please"}\'\n'
-            f"  Rasa server:   {base}   (model {model.name})\n"
-            f"  Action server: http://localhost:{args.actions_port}   (/metrics)\n"
-            f"  Review app:    http://localhost:{args.review_port}   (support staff log in)\n"
-            f"  Web chat:      http://localhost:{args.webchat_port}   (a demo shop page)\n"
-            "  Stop:          Ctrl+C\n",
-            flush=True,
-        )
-        failed = supervise(services)
-        print(f"shopdesk: the {failed} keeps exiting; stopping everything.", file=sys.stderr)
-        return 1
-    except (ProductionConfigError, StartupError, ServiceError) as error:
-        print(f"shopdesk: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\nStopping shopdesk ...", flush=True)
-        return 0
-    finally:
-        stop([service.process for service in services if service.process is not None])
-        for store in reversed(stores):
-            store.stop()
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shopdesk", description=__doc__)
     subcommands = parser.add_subparsers(dest="command", required=True)
 
-    up = subcommands.add_parser("up", help="train if needed, start action server and Rasa server")
-    up.add_argument("--port", type=int, default=5005, help="Rasa server port (default 5005)")
-    up.add_argument(
-        "--actions-port",
-        type=int,
-        default=5055,
-        help="action server port (default 5055, as in endpoints.yml)",
-    )
-    up.add_argument("--review-port", type=int, default=5010, help="review app port (default 5010)")
-    up.add_argument(
-        "--webchat-port", type=int, default=5020, help="web chat widget port (default 5020)"
-    )
-    up.add_argument(
-        "--production",
-        action="store_true",
-        help="PostgreSQL, Redis lock store, several Rasa workers, API token "
-        "(settings from environment variables; see the README)",
-    )
-    up.add_argument(
-        "--workers", type=int, default=2, help="Rasa server workers in production (default 2)"
-    )
-    up.add_argument(
-        "--local-services",
-        action="store_true",
-        help="with --production: start this machine's PostgreSQL and Redis on loopback "
-        "under .shopdesk/production/",
-    )
-    up.add_argument("--postgres-port", type=int, default=5433)
-    up.add_argument("--redis-port", type=int, default=6380)
-    up.set_defaults(handler=command_up)
+    add_up_parser(subcommands)
 
     train = subcommands.add_parser("train", help="`rasa train` unless the model is up to date")
     train.add_argument("--force", action="store_true", help="train even if nothing changed")
@@ -428,7 +272,11 @@ def build_parser() -> argparse.ArgumentParser:
     release = handoff_commands.add_parser("release", help="give a conversation back to the bot")
     release.add_argument("conversation_id")
     release.add_argument("--rasa-url", default="http://localhost:5005")
-    release.add_argument("--token", default=None, help="Rasa HTTP API token, if one is set")
+    release.add_argument(
+        "--token",
+        default=None,
+        help="Rasa HTTP API token (default $RASA_AUTH_TOKEN, else .shopdesk/secrets.env's)",
+    )
     release.set_defaults(handler=command_handoff_release)
 
     db = subcommands.add_parser("db", help="shopdesk's database (SHOPDESK_DB_URL)")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.access import ACTION_TOKEN, LOOPBACK, url_host, webchat_origins
 from bot.project import PROJECT_ROOT
 
 
@@ -18,22 +19,36 @@ def rasa_server_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "bot.rasa_server", *args]
 
 
-def start_action_server(port: int, project_dir: Path = PROJECT_ROOT) -> subprocess.Popen:
-    """rasa-sdk's action server with our `/metrics` (bot/action_server.py)."""
+def start_action_server(
+    port: int, host: str = LOOPBACK, project_dir: Path = PROJECT_ROOT
+) -> subprocess.Popen:
+    """rasa-sdk's action server with our `/metrics` (bot/action_server.py); its shared secret
+    comes from the environment (SHOPDESK_ACTION_SERVER_TOKEN)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.action_server", "--port", str(port)], cwd=project_dir
+        [sys.executable, "-m", "bot.action_server", "--port", str(port), "--host", host],
+        cwd=project_dir,
     )
 
 
-def endpoints_for_action_port(port: int, project_dir: Path = PROJECT_ROOT) -> Path:
-    """endpoints.yml as it is, but pointing at an action server on `port`.
+# What Rasa sends with every action call: the secret itself stays in the environment, and
+# Rasa substitutes it when it reads the file (it refuses to start if the variable is unset).
+ACTION_AUTHORIZATION = {"Authorization": f"Bearer ${{{ACTION_TOKEN}}}"}
+
+
+def endpoints_for_action_port(
+    port: int, host: str = LOOPBACK, project_dir: Path = PROJECT_ROOT
+) -> Path:
+    """endpoints.yml as it is, but pointing at an action server on `port`, with its secret.
 
     Written under .rasa/ so that `endpoints.yml` itself stays the developers' file.
     """
     import yaml
 
     endpoints = yaml.safe_load((project_dir / "endpoints.yml").read_text()) or {}
-    endpoints["action_endpoint"] = {"url": f"http://localhost:{port}/webhook"}
+    endpoints["action_endpoint"] = {
+        "url": f"http://{url_host(host)}:{port}/webhook",
+        "headers": dict(ACTION_AUTHORIZATION),
+    }
     path = project_dir / ".rasa" / f"endpoints-actions-{port}.yml"
     path.parent.mkdir(exist_ok=True)
     path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
@@ -96,21 +111,31 @@ def start_rasa_server(
     port: int,
     model: Path,
     endpoints: Path,
+    cors_origins: list[str] | None = None,
+    host: str = LOOPBACK,
     project_dir: Path = PROJECT_ROOT,
     extra_args: tuple[str, ...] = (),
 ) -> subprocess.Popen:
     """`rasa run` with credentials.yml's channels (and the environment's) and the HTTP API,
-    through bot.rasa_server (checks before start, an apology when the action server fails)."""
+    through bot.rasa_server (checks before start, an apology when the action server fails).
+
+    The API's token is not on the command line, which every user of the machine can read:
+    bot.rasa_server takes it from RASA_AUTH_TOKEN in the environment. CORS: `cors_origins`,
+    by default the web chat's (SHOPDESK_WEBCHAT_ORIGINS, else its page on port 5020).
+    """
+    cors_origins = cors_origins or webchat_origins(None, 5020)
     return subprocess.Popen(
         rasa_server_command(
             "run",
             "--model",
             str(model),
+            "--interface",
+            host,
             "--port",
             str(port),
             "--enable-api",
             "--cors",
-            "*",
+            *cors_origins,
             "--credentials",
             str(credentials_for_environment(port, project_dir=project_dir)),
             "--endpoints",
@@ -122,19 +147,22 @@ def start_rasa_server(
 
 
 def start_review_app(
-    port: int, rasa_url: str, project_dir: Path = PROJECT_ROOT
+    port: int, rasa_url: str, host: str = LOOPBACK, project_dir: Path = PROJECT_ROOT
 ) -> subprocess.Popen:
-    """The support-staff review app, told where the Rasa server is (to release handoffs)."""
+    """The support-staff review app, told where the Rasa server is (to release handoffs);
+    it finds the API's token in the environment (SHOPDESK_RASA_TOKEN or RASA_AUTH_TOKEN)."""
     import os
 
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "review-app", "--port", str(port)],
+        [sys.executable, "-m", "bot.cli", "review-app", "--port", str(port), "--host", host],
         cwd=project_dir,
         env={**os.environ, "SHOPDESK_RASA_URL": rasa_url},
     )
 
 
-def start_webchat(port: int, socket_url: str, project_dir: Path = PROJECT_ROOT) -> subprocess.Popen:
+def start_webchat(
+    port: int, socket_url: str, host: str = LOOPBACK, project_dir: Path = PROJECT_ROOT
+) -> subprocess.Popen:
     """The web chat widget's files and demo page, pointing at the Rasa server's socket.io."""
     return subprocess.Popen(
         [
@@ -144,6 +172,8 @@ def start_webchat(port: int, socket_url: str, project_dir: Path = PROJECT_ROOT) 
             "webchat",
             "--port",
             str(port),
+            "--host",
+            host,
             "--socket-url",
             socket_url,
         ],

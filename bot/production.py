@@ -2,17 +2,16 @@
 
 `shopdesk up --production` runs the standard Rasa production stack: PostgreSQL as the tracker
 store, Redis as the lock store, several Rasa workers (SANIC_WORKERS), the action server as its
-own process and the Rasa HTTP API behind a token. Every secret comes from an environment
-variable (REQUIRED below); nothing secret is written to a file it reads. With
-`--local-services`, PostgreSQL and Redis are this machine's own packages run on loopback under
-`.shopdesk/production/`, with passwords generated once into a mode-600 file there (a stand-in
-for a secret manager on a single machine).
+own process behind a shared secret, and the Rasa HTTP API behind a token. Every secret comes
+from an environment variable (REQUIRED below); nothing secret is written to a file it reads.
+With `--local-services`, PostgreSQL and Redis are this machine's own packages run on loopback
+under `.shopdesk/production/`, with passwords generated once into a mode-600 file there (a
+stand-in for a secret manager on a single machine).
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 from bot.project import PROJECT_ROOT
@@ -26,6 +25,7 @@ REQUIRED = {
     "SHOPDESK_REDIS_HOST": "Redis for the lock store (several Rasa workers)",
     "SHOPDESK_REDIS_PASSWORD": "Redis's password (requirepass)",
     "RASA_AUTH_TOKEN": "the token the Rasa HTTP API demands (?token=...)",
+    "SHOPDESK_ACTION_SERVER_TOKEN": "the secret the Rasa server sends to the action server",
     "SHOPDESK_METRICS_TOKEN": "the bearer token Prometheus sends to /metrics",
 }
 DEFAULTS = {"SHOPDESK_REDIS_PORT": "6379", "SHOPDESK_REDIS_DB": "1"}
@@ -63,31 +63,32 @@ def threads_per_worker(workers: int, cpus: int | None = None) -> int:
     return max(1, (cpus or os.cpu_count() or 1) // max(1, workers))
 
 
-def rasa_worker_environment(workers: int, actions_port: int) -> dict[str, str]:
+def rasa_worker_environment(
+    workers: int, actions_port: int, actions_host: str = "127.0.0.1"
+) -> dict[str, str]:
     """What the Rasa server's processes need in production besides the secrets."""
     return {
         "SANIC_WORKERS": str(workers),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS") or str(threads_per_worker(workers)),
-        "SHOPDESK_ACTION_SERVER_URL": f"http://localhost:{actions_port}/webhook",
+        "SHOPDESK_ACTION_SERVER_URL": f"http://{actions_host}:{actions_port}/webhook",
     }
 
 
+LOCAL_SECRETS = (
+    "SHOPDESK_POSTGRES_PASSWORD",
+    "SHOPDESK_REDIS_PASSWORD",
+    "RASA_AUTH_TOKEN",
+    "SHOPDESK_METRICS_TOKEN",
+    "SHOPDESK_ACTION_SERVER_TOKEN",
+)
+
+
 def local_secrets(directory: Path = LOCAL_DIR) -> dict[str, str]:
-    """Passwords and tokens for the local stack, generated on first use and kept (mode 600)."""
-    path = directory / "secrets.env"
-    directory.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        values = {
-            "SHOPDESK_POSTGRES_PASSWORD": secrets.token_urlsafe(24),
-            "SHOPDESK_REDIS_PASSWORD": secrets.token_urlsafe(24),
-            "RASA_AUTH_TOKEN": secrets.token_urlsafe(24),
-            "SHOPDESK_METRICS_TOKEN": secrets.token_urlsafe(24),
-        }
-        path.touch(mode=0o600)
-        path.write_text("".join(f"{name}={value}\n" for name, value in values.items()))
-    return dict(
-        line.split("=", 1) for line in path.read_text().splitlines() if "=" in line
-    )
+    """Passwords and tokens for the local stack, generated on first use and kept (mode 600);
+    a file from before a secret was added gains it."""
+    from bot.access import kept_secrets
+
+    return kept_secrets(directory / "secrets.env", LOCAL_SECRETS)
 
 
 def start_local_stores(
@@ -114,5 +115,6 @@ def start_local_stores(
         "SHOPDESK_REDIS_PASSWORD": values["SHOPDESK_REDIS_PASSWORD"],
         "RASA_AUTH_TOKEN": values["RASA_AUTH_TOKEN"],
         "SHOPDESK_METRICS_TOKEN": values["SHOPDESK_METRICS_TOKEN"],
+        "SHOPDESK_ACTION_SERVER_TOKEN": values["SHOPDESK_ACTION_SERVER_TOKEN"],
     }
     return environ, [postgres, redis]

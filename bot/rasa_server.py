@@ -10,6 +10,15 @@ arguments as `rasa`. Before handing over to Rasa's own command line it checks
 
 and exits with status 2 and one line naming what is wrong.
 
+It is closed by default (`server_arguments`): the server binds 127.0.0.1 unless `--interface`
+names another address, and with `--enable-api` the API always has a token: `--auth-token`,
+else RASA_AUTH_TOKEN from the environment, else development's in `.shopdesk/secrets.env`.
+The token is added inside this process, so it never shows on a command line (`ps`). With
+SHOPDESK_ACTION_SERVER_TOKEN set, an action endpoint that does not send it is a start-up
+error: shopdesk's action server would refuse every call with 401. Unset, development's secret
+(`.shopdesk/secrets.env`, as the action server reads it) fills in the endpoints file's
+`${SHOPDESK_ACTION_SERVER_TOKEN}`.
+
 It also changes two things Rasa has no setting for, before Rasa starts:
 
 - database errors are not hidden behind Rasa's in-memory fallback
@@ -26,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -191,12 +201,63 @@ def check_lock_store(endpoints: str | None) -> None:
         raise StartupError(f"Redis lock store {where} cannot be reached: {error}") from error
 
 
+def check_action_endpoint(endpoints: str | None, secret: str | None = None) -> None:
+    """The action endpoint, if any, must send `secret` (SHOPDESK_ACTION_SERVER_TOKEN as the
+    caller set it: `shopdesk up`, production) and must be readable (its `${...}` set)."""
+    from rasa.shared.exceptions import RasaException
+    from rasa.utils.endpoints import read_endpoint_config
+
+    from bot.access import ACTION_TOKEN
+
+    if not endpoints or not Path(endpoints).is_file():
+        return
+    secret = secret if secret is not None else os.environ.get(ACTION_TOKEN)
+    try:
+        action = read_endpoint_config(endpoints, "action_endpoint")
+    except RasaException as error:  # e.g. ${SHOPDESK_ACTION_SERVER_TOKEN} not set
+        raise StartupError(f"{endpoints}: {error}") from error
+    if action is None or not action.url or not secret:
+        return
+    headers = {name.lower(): value for name, value in action.headers.items()}
+    if headers.get("authorization") != f"Bearer {secret}":
+        raise StartupError(
+            f"{endpoints}: action_endpoint must send the action server's secret, "
+            f"headers: {{Authorization: Bearer ${{{ACTION_TOKEN}}}}} (it answers 401 without)"
+        )
+
+
+def is_server_run(argv: list[str]) -> bool:
+    """`run`, not `run actions` (rasa-sdk's server) or any other command."""
+    return bool(argv) and argv[0] == "run" and not (len(argv) > 1 and argv[1] == "actions")
+
+
+def server_arguments(argv: list[str]) -> list[str]:
+    """`argv` with loopback as the default interface and, with the API on, a token."""
+    from bot.access import LOOPBACK, RASA_TOKEN, development_secrets
+
+    if not is_server_run(argv):
+        return argv
+    argv = list(argv)
+    if option(argv, "--interface") is None and option(argv, "-i") is None:
+        argv += ["--interface", LOOPBACK]
+    has_token = option(argv, "--auth-token") is not None or option(argv, "-t") is not None
+    if "--enable-api" in argv and not has_token:
+        argv += ["--auth-token", development_secrets()[RASA_TOKEN]]  # the environment's first
+    return argv
+
+
 def preflight(argv: list[str]) -> None:
-    if not argv or argv[0] != "run" or (len(argv) > 1 and argv[1] == "actions"):
+    from bot.access import ACTION_TOKEN, development_secrets
+
+    if not is_server_run(argv):
         return  # only the server needs a model and the stores
     check_model(option(argv, "--model") or option(argv, "-m"))
     check_database()
     check_lock_store(option(argv, "--endpoints"))
+    given = os.environ.get(ACTION_TOKEN) or ""
+    if not given:  # on its own in development: the secret kept beside the action server's
+        os.environ[ACTION_TOKEN] = development_secrets()[ACTION_TOKEN]
+    check_action_endpoint(option(argv, "--endpoints"), given)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     install_strict_tracker_store()
     from rasa.__main__ import main as rasa_main
 
-    sys.argv = ["rasa", *argv]
+    sys.argv = ["rasa", *server_arguments(argv)]
     rasa_main()
     return 0
 

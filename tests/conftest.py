@@ -182,12 +182,17 @@ def free_port() -> int:
 
 
 def request(
-    url: str, payload: object | None = None, raw: bytes | None = None
+    url: str,
+    payload: object | None = None,
+    raw: bytes | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, object]:
     data = (
         raw if raw is not None else (json.dumps(payload).encode() if payload is not None else None)
     )
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url, data=data, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(req, timeout=60) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -196,15 +201,23 @@ def request(
 
 
 class Bot:
-    """The running bot: its Rasa server, and the review app and web chat beside it."""
+    """The running bot: its Rasa server, and the action server, review app and web chat
+    beside it; `token` is the Rasa HTTP API's (development's, from .shopdesk/secrets.env)."""
 
-    def __init__(self, base: str, review: str, webchat: str) -> None:
-        self.base = base
-        self.review = review
-        self.webchat = webchat
+    def __init__(self, ports: dict[str, int], token: str) -> None:
+        self.ports = ports
+        self.base = f"http://localhost:{ports['rasa']}"
+        self.actions = f"http://localhost:{ports['actions']}"
+        self.review = f"http://localhost:{ports['review']}"
+        self.webchat = f"http://localhost:{ports['webchat']}"
+        self.token = token
+
+    def api(self, path: str) -> str:
+        """An HTTP API URL with the token."""
+        return f"{self.base}{path}{'&' if '?' in path else '?'}token={self.token}"
 
     def parse(self, text: str) -> dict:
-        status, body = request(f"{self.base}/model/parse", {"text": text})
+        status, body = request(self.api("/model/parse"), {"text": text})
         assert status == 200, body
         return body
 
@@ -219,7 +232,7 @@ class Bot:
         return [reply.get("text", "") for reply in self.replies(sender, message)]
 
     def tracker(self, sender: str) -> dict:
-        status, body = request(f"{self.base}/conversations/{sender}/tracker")
+        status, body = request(self.api(f"/conversations/{sender}/tracker"))
         assert status == 200, body
         return body
 
@@ -281,8 +294,17 @@ def databases(tmp_path_factory) -> dict[str, str]:
     return urls
 
 
+def served_model_arguments() -> list[str]:
+    """`--model PATH` when SHOPDESK_TEST_MODEL names an archive: the live tests then serve it
+    instead of training on the full data (e.g. a small model on a small machine)."""
+    model = os.environ.get("SHOPDESK_TEST_MODEL")
+    return ["--model", model] if model else []
+
+
 @pytest.fixture(scope="session")
 def bot(databases, fake_graph_api) -> Iterator[Bot]:
+    from bot.access import RASA_TOKEN, read_secret
+
     ports = {name: free_port() for name in ("rasa", "actions", "review", "webchat")}
     messenger = {
         "FACEBOOK_VERIFY_TOKEN": "larkspur-verify",
@@ -304,6 +326,7 @@ def bot(databases, fake_graph_api) -> Iterator[Bot]:
             str(ports["review"]),
             "--webchat-port",
             str(ports["webchat"]),
+            *served_model_arguments(),
         ],
         cwd=PROJECT_ROOT,
         env={**os.environ, "RASA_TELEMETRY_ENABLED": "false", **databases, **messenger},
@@ -323,11 +346,7 @@ def bot(databases, fake_graph_api) -> Iterator[Bot]:
     # Keep draining output so the child never blocks on a full pipe.
     drain = subprocess.Popen(["cat"], stdin=process.stdout, stdout=subprocess.DEVNULL)
     try:
-        yield Bot(
-            f"http://localhost:{ports['rasa']}",
-            f"http://localhost:{ports['review']}",
-            f"http://localhost:{ports['webchat']}",
-        )
+        yield Bot(ports, read_secret(RASA_TOKEN))  # what `shopdesk up` used
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0

@@ -25,6 +25,10 @@ from sanic import Sanic
 from bot.metrics_access import TOKEN_VARIABLE, refuse_metrics
 from tests.conftest import PROJECT_ROOT, serve_in_tests
 
+# The action server's shared secret, as Rasa sends it (bot.access.ACTION_TOKEN).
+ACTION_SECRET = "test-action-secret"
+FROM_RASA = {"Authorization": f"Bearer {ACTION_SECRET}"}
+
 ALERTS = PROJECT_ROOT / "deploy" / "prometheus" / "alerts.yml"
 SCRAPE_CONFIG = PROJECT_ROOT / "deploy" / "prometheus" / "prometheus.yml"
 STAFF = ("ana", "correct horse battery")
@@ -120,6 +124,7 @@ def action_app(action_dbs: dict[str, str]) -> Iterator[Sanic]:
         for name, url in action_dbs.items():
             patch.setenv(name, url)
         patch.delenv(TOKEN_VARIABLE, raising=False)
+        patch.setenv("SHOPDESK_ACTION_SERVER_TOKEN", ACTION_SECRET)
         patch.setattr(Sanic, "test_mode", True)  # rasa-sdk names every app "rasa_sdk"
         resources.cache_clear()
         app = serve_in_tests(create_action_app())
@@ -129,7 +134,7 @@ def action_app(action_dbs: dict[str, str]) -> Iterator[Sanic]:
 
 
 def post_call(app: Sanic, call: dict[str, Any]) -> tuple[int, Any]:
-    _, response = app.test_client.post("/webhook", json=call)
+    _, response = app.test_client.post("/webhook", json=call, headers=FROM_RASA)
     return response.status, response.json
 
 
@@ -210,14 +215,37 @@ def test_the_webhook_is_counted_by_answer_source_fallback_handoff_and_error(
 def test_the_action_servers_other_routes_still_answer(action_app: Sanic) -> None:
     _, health = action_app.test_client.get("/health")
     assert health.status == 200 and health.json == {"status": "ok"}
-    _, actions = action_app.test_client.get("/actions")
+    _, actions = action_app.test_client.get("/actions", headers=FROM_RASA)
     assert {"name": "action_answer"} in actions.json
+
+
+def test_calls_without_the_secret_are_refused_and_counted_without_their_names(
+    action_app: Sanic,
+) -> None:
+    before = scrape(action_app)
+    call = action_call("action_named_by_a_stranger", "where is 482913", "track_order", 1.0, "m-x")
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": ACTION_SECRET}):
+        _, response = action_app.test_client.post("/webhook", json=call, headers=headers)
+        assert response.status == 401 and "482913" not in response.text
+    _, response = action_app.test_client.get("/actions")
+    assert response.status == 401
+    after = scrape(action_app)
+    refused = {"action": "unknown", "status": "401"}
+    assert (
+        value(after, "shopdesk_action_errors_total", **refused)
+        - value(before, "shopdesk_action_errors_total", **refused)
+        == 3
+    )
+    assert "action_named_by_a_stranger" not in after
+    assert value(after, "shopdesk_messages_handled_total") == value(
+        before, "shopdesk_messages_handled_total"
+    )
 
 
 def test_an_unreadable_action_call_is_answered_as_rasa_sdk_does(action_app: Sanic) -> None:
     before = scrape(action_app)
     _, response = action_app.test_client.post(
-        "/webhook", content=b"not json", headers={"Content-Type": "application/json"}
+        "/webhook", content=b"not json", headers={"Content-Type": "application/json", **FROM_RASA}
     )
     assert response.status in (400, 500)  # rasa-sdk's own answer, not the middleware's
     errors = value(
@@ -241,7 +269,7 @@ def test_a_deflated_action_call_is_read_like_rasa_sdk_reads_it(action_app: Sanic
     _, response = action_app.test_client.post(
         "/webhook",
         content=zlib.compress(json.dumps(call).encode()),
-        headers={"Content-Type": "application/json", "Content-Encoding": "deflate"},
+        headers={"Content-Type": "application/json", "Content-Encoding": "deflate", **FROM_RASA},
     )
     assert response.status == 200
     after = scrape(action_app)
@@ -268,8 +296,9 @@ def test_the_entry_point_serves_actions_and_metrics_until_interrupted(
     from tests.conftest import free_port, request
 
     port = free_port()
-    environment = {**os.environ, **action_dbs, "SANIC_HOST": "127.0.0.1"}
+    environment = {**os.environ, **action_dbs, "SHOPDESK_ACTION_SERVER_TOKEN": ACTION_SECRET}
     environment.pop(TOKEN_VARIABLE, None)
+    environment.pop("SANIC_HOST", None)  # 127.0.0.1 by default
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.action_server", "--port", str(port)],
         cwd=PROJECT_ROOT,
@@ -292,7 +321,8 @@ def test_the_entry_point_serves_actions_and_metrics_until_interrupted(
         call = action_call(
             "action_answer", "what can I pay with", "check_payment_methods", 0.9, "m-e"
         )
-        status, body = request(f"{base}/webhook", call)
+        assert request(f"{base}/webhook", call)[0] == 401  # only Rasa, with the secret
+        status, body = request(f"{base}/webhook", call, headers=FROM_RASA)
         assert status == 200 and body["responses"][0]["answer_source"]["kind"] == "template"
         with urllib.request.urlopen(f"{base}/metrics", timeout=30) as response:
             page = response.read().decode()

@@ -27,13 +27,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MESSENGER_APP_SECRET, PROJECT_ROOT, free_port, stored_events
+from tests.conftest import (
+    MESSENGER_APP_SECRET,
+    PROJECT_ROOT,
+    free_port,
+    served_model_arguments,
+    stored_events,
+)
 from tests.test_channels import messenger_event, signed
+from tests.test_security import action_call, listens_on_loopback_only
 
 pytestmark = pytest.mark.slow
 
 API_TOKEN = "api-" + secrets.token_urlsafe(12)
 METRICS_TOKEN = "metrics-" + secrets.token_urlsafe(12)
+ACTION_SECRET = "actions-" + secrets.token_urlsafe(12)
 
 
 def call(url: str, payload: object | None = None, headers: dict | None = None):
@@ -68,6 +76,7 @@ class Production:
     process: subprocess.Popen
     postgres: object
     redis: object
+    ports: dict[str, int]
 
     def say(self, sender: str, message: str) -> tuple[int, object]:
         status, headers, body = call(
@@ -141,6 +150,7 @@ def production(stores, tmp_path_factory, fake_graph_api) -> Iterator[Production]
         "SHOPDESK_REDIS_PASSWORD": redis.password,
         "RASA_AUTH_TOKEN": API_TOKEN,
         "SHOPDESK_METRICS_TOKEN": METRICS_TOKEN,
+        "SHOPDESK_ACTION_SERVER_TOKEN": ACTION_SECRET,
         "FACEBOOK_VERIFY_TOKEN": "larkspur-verify",
         "FACEBOOK_APP_SECRET": MESSENGER_APP_SECRET,
         "FACEBOOK_PAGE_ACCESS_TOKEN": "test-page-token",
@@ -151,6 +161,7 @@ def production(stores, tmp_path_factory, fake_graph_api) -> Iterator[Production]
             sys.executable, "-m", "bot.cli", "up", "--production", "--workers", "2",
             "--port", str(ports["rasa"]), "--actions-port", str(ports["actions"]),
             "--review-port", str(ports["review"]), "--webchat-port", str(ports["webchat"]),
+            *served_model_arguments(),
         ],  # fmt: skip
         cwd=PROJECT_ROOT,
         env=env,
@@ -174,6 +185,7 @@ def production(stores, tmp_path_factory, fake_graph_api) -> Iterator[Production]
             process,
             postgres,
             redis,
+            ports,
         )
     finally:
         process.send_signal(signal.SIGINT)
@@ -192,6 +204,34 @@ def test_the_rasa_http_api_refuses_without_its_token(production):
     # Customers' channels need no token.
     status, replies, _ = production.say("token-check", "hello")
     assert status == 200 and replies
+
+
+def test_production_listens_on_loopback_and_keeps_secrets_off_command_lines(production):
+    """Behind a reverse proxy on the same machine, nothing needs another interface; and every
+    user of the machine can read command lines (`ps`), so no secret may be on one."""
+    listens_on_loopback_only(production.ports)
+    tree = descendants(production.process.pid)
+    assert any("bot.rasa_server" in command for _, command in tree)
+    for secret in (API_TOKEN, ACTION_SECRET, METRICS_TOKEN):
+        assert not any(secret in command for _, command in tree)
+
+
+def test_the_action_server_takes_calls_only_from_rasa(production):
+    call_for_an_order = action_call("action_answer", "where is 482913", "track_order", 1.0, "m")
+    call_for_an_order["tracker"]["slots"] = {"order_number": "482913"}
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": f"Bearer {API_TOKEN}"},  # another secret is not this one
+    ):
+        status, _, body = call(f"{production.actions}/webhook", call_for_an_order, headers)
+        assert status == 401 and b"482913" not in body
+    assert call(f"{production.actions}/health")[0] == 200
+    # Rasa's calls carry the secret (deploy/endpoints.production.yml): answers still come.
+    sender = f"secret-{secrets.token_hex(3)}"
+    status, replies, _ = production.say(sender, "where is my order 482913?")
+    assert status == 200
+    assert any("on its way" in reply.get("text", "") for reply in replies), replies
 
 
 def test_rasa_runs_several_workers_on_the_redis_lock_store(production, stores):
@@ -364,7 +404,8 @@ def test_local_stores_keep_their_generated_secrets_across_restarts(tmp_path_fact
 
         again, stores = start_local_stores(folder, free_port(), free_port())
         try:
-            assert again["RASA_AUTH_TOKEN"] == environ["RASA_AUTH_TOKEN"]
+            for name in ("RASA_AUTH_TOKEN", "SHOPDESK_ACTION_SERVER_TOKEN"):
+                assert again[name] == environ[name]
             engine = create_engine(again["SHOPDESK_DB_URL"])
             with engine.connect() as connection:
                 assert connection.execute(text("SELECT value FROM kept")).scalar() == "still here"

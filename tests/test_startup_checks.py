@@ -106,7 +106,12 @@ def test_production_mode_lists_every_missing_setting():
 
     with pytest.raises(ProductionConfigError) as raised:
         production_environment({"SHOPDESK_DB_URL": "postgresql://u:p@db/shopdesk"})
-    for name in ("SHOPDESK_REDIS_HOST", "SHOPDESK_REDIS_PASSWORD", "RASA_AUTH_TOKEN"):
+    for name in (
+        "SHOPDESK_REDIS_HOST",
+        "SHOPDESK_REDIS_PASSWORD",
+        "RASA_AUTH_TOKEN",
+        "SHOPDESK_ACTION_SERVER_TOKEN",
+    ):
         assert name in str(raised.value)
     assert "SHOPDESK_DB_URL" not in str(raised.value)
 
@@ -130,6 +135,7 @@ def test_shopdesk_up_stops_at_once_when_the_database_is_down(tmp_path):
         "SHOPDESK_REDIS_PASSWORD": "pw",
         "RASA_AUTH_TOKEN": "token",
         "SHOPDESK_METRICS_TOKEN": "token",
+        "SHOPDESK_ACTION_SERVER_TOKEN": "token",
     }
     result = run_module("bot.cli", "up", "--production", env=env)
     assert result.returncode == 2, result.stderr[-2000:]

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.access import RASA_TOKEN, read_secret
 from bot.database import db_url
 from bot.export import ExportPaths
 
@@ -22,7 +23,10 @@ class ReviewAppSettings:
     rasa_url: str = field(
         default_factory=lambda: os.environ.get("SHOPDESK_RASA_URL", "http://localhost:5005")
     )
-    rasa_token: str | None = field(default_factory=lambda: os.environ.get("SHOPDESK_RASA_TOKEN"))
+    # Its HTTP API's token: SHOPDESK_RASA_TOKEN, else RASA_AUTH_TOKEN, else development's.
+    rasa_token: str | None = field(
+        default_factory=lambda: os.environ.get("SHOPDESK_RASA_TOKEN") or read_secret(RASA_TOKEN)
+    )
     # Behind HTTPS (production), cookies must only travel over it.
     secure_cookies: bool = field(default_factory=lambda: _flag("SHOPDESK_SECURE_COOKIES", False))
     # The project whose data/ and tests/ the export writes to (this checkout by default).

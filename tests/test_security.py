@@ -1,0 +1,232 @@
+"""Development mode is safe on a shared network: every server listens on loopback only, the
+Rasa HTTP API needs its token, Rasa's CORS allows only the web chat's page, and the action
+server refuses calls without the secret Rasa sends (README, "Security").
+
+The live tests run against the real `shopdesk up` of the session (`bot` in conftest.py); the
+production stack is checked the same way in tests/test_production.py.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+from tests.network import (
+    call,
+    is_loopback,
+    listening_addresses,
+    non_loopback_addresses,
+    refuses_connections,
+)
+from tests.test_metrics import action_call
+
+ORDER_DETAILS = ("482913", "tracking", "Tracking")
+
+
+# ------------------------------------------------------------------ settings, no servers
+
+
+def test_secrets_are_generated_once_kept_private_and_completed(tmp_path: Path) -> None:
+    from bot.access import kept_secrets
+
+    path = tmp_path / "state" / "secrets.env"
+    first = kept_secrets(path, ["A", "B"])
+    assert set(first) == {"A", "B"} and len(first["A"]) >= 40 and first["A"] != first["B"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.chmod(0o644)  # a copied file: closed again, values kept
+    again = kept_secrets(path, ["A", "B", "C"])
+    assert {name: again[name] for name in ("A", "B")} == first and again["C"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert list(tmp_path.joinpath("state").iterdir()) == [path]  # no temporary left behind
+
+
+def test_the_environment_wins_over_development_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.access import ACTION_TOKEN, RASA_TOKEN, development_secrets, read_secret
+
+    path = tmp_path / "secrets.env"
+    monkeypatch.delenv(RASA_TOKEN, raising=False)
+    monkeypatch.delenv(ACTION_TOKEN, raising=False)
+    assert read_secret(RASA_TOKEN, path=path) is None  # reading never creates the file
+    kept = development_secrets(path)
+    assert read_secret(RASA_TOKEN, path=path) == kept[RASA_TOKEN]
+    monkeypatch.setenv(RASA_TOKEN, "from-the-environment")
+    assert development_secrets(path)[RASA_TOKEN] == "from-the-environment"
+    assert development_secrets(path)[ACTION_TOKEN] == kept[ACTION_TOKEN]
+
+
+def test_web_chat_origins_are_exact_and_default_to_the_web_chat_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.access import WEBCHAT_ORIGINS, AccessConfigError, webchat_origins
+
+    monkeypatch.delenv(WEBCHAT_ORIGINS, raising=False)
+    assert webchat_origins(None, 5020) == ["http://localhost:5020", "http://127.0.0.1:5020"]
+    assert webchat_origins(None, 5020, "192.0.2.7")[-1] == "http://192.0.2.7:5020"
+    assert webchat_origins(None, 5020, "0.0.0.0") == webchat_origins(None, 5020)
+    monkeypatch.setenv(WEBCHAT_ORIGINS, "https://shop.example, https://www.shop.example/")
+    assert webchat_origins(None, 5020) == ["https://shop.example", "https://www.shop.example"]
+    assert webchat_origins(["https://a.example"], 5020) == ["https://a.example"]
+    # sanic-cors would read these as regular expressions, or they are no origin at all.
+    for wrong in ("*", "https://*.shop.example", "https://shop.example/chat", "shop.example"):
+        with pytest.raises(AccessConfigError):
+            webchat_origins([wrong], 5020)
+
+
+def test_the_rasa_server_defaults_to_loopback_and_always_has_a_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.access import ACTION_TOKEN, RASA_TOKEN
+    from bot.rasa_server import server_arguments
+
+    monkeypatch.setenv(RASA_TOKEN, "t0ken")
+    monkeypatch.setenv(ACTION_TOKEN, "s3cret")  # both given: no development file is made
+    argv = server_arguments(["run", "--enable-api", "--port", "5005"])
+    assert argv[-4:] == ["--interface", "127.0.0.1", "--auth-token", "t0ken"]
+    given = ["run", "-i", "0.0.0.0", "--enable-api", "--auth-token", "other"]
+    assert server_arguments(given) == given
+    assert "--auth-token" not in server_arguments(["run", "--port", "5005"])  # no API
+    assert server_arguments(["run", "actions"]) == ["run", "actions"]
+
+
+def test_the_rasa_server_will_not_start_without_sending_the_action_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.access import ACTION_TOKEN
+    from bot.processes import endpoints_for_action_port
+    from bot.rasa_server import StartupError, check_action_endpoint
+
+    (tmp_path / "endpoints.yml").write_text((PROJECT_ROOT / "endpoints.yml").read_text())
+    generated = endpoints_for_action_port(5055, project_dir=tmp_path)
+    assert "${SHOPDESK_ACTION_SERVER_TOKEN}" in generated.read_text()  # the name, not the value
+    monkeypatch.delenv(ACTION_TOKEN, raising=False)
+    with pytest.raises(StartupError, match=ACTION_TOKEN):  # Rasa could not fill it in
+        check_action_endpoint(str(generated))
+    monkeypatch.setenv(ACTION_TOKEN, "s3cret")
+    check_action_endpoint(str(generated))
+    with pytest.raises(StartupError, match="must send the action server's secret"):
+        check_action_endpoint(str(tmp_path / "endpoints.yml"))  # the plain developers' file
+
+
+def test_production_endpoints_send_the_action_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.production import ENDPOINTS
+    from bot.rasa_server import check_action_endpoint
+
+    for name, value in {
+        "SHOPDESK_ACTION_SERVER_URL": "http://127.0.0.1:5055/webhook",
+        "SHOPDESK_ACTION_SERVER_TOKEN": "s3cret",
+        "SHOPDESK_REDIS_HOST": "127.0.0.1",
+        "SHOPDESK_REDIS_PORT": "6379",
+        "SHOPDESK_REDIS_PASSWORD": "pw",
+        "SHOPDESK_REDIS_DB": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    check_action_endpoint(str(ENDPOINTS))
+
+
+# ------------------------------------------------------------------ the real servers
+
+
+def listens_on_loopback_only(ports: dict[str, int]) -> None:
+    """Each server's listening sockets are loopback only, as the kernel reports them, and a
+    connection to any other address of this machine is refused."""
+    for name, port in ports.items():
+        addresses = listening_addresses(port)
+        assert addresses, f"nothing listens on the {name} port {port}"
+        assert all(is_loopback(address) for address in addresses), (name, addresses)
+        for address in non_loopback_addresses():
+            assert refuses_connections(address, port), (name, address, port)
+
+
+@pytest.mark.slow
+def test_every_server_listens_on_loopback_only(bot) -> None:
+    listens_on_loopback_only(bot.ports)
+
+
+@pytest.mark.slow
+def test_the_rasa_http_api_needs_its_token(bot) -> None:
+    from bot.access import RASA_TOKEN, SECRETS_FILE
+
+    assert bot.token
+    sender = f"token-{time.time_ns()}"
+    assert bot.say(sender, "hello")  # customers' channels need no token
+    for path, payload in (
+        (f"/conversations/{sender}/tracker", None),
+        ("/model/parse", {"text": "refund please"}),
+        ("/status", None),
+    ):
+        assert call(f"{bot.base}{path}", payload)[0] == 401, path
+        assert call(f"{bot.base}{path}?token=wrong", payload)[0] == 401, path
+        status, _, body = call(bot.api(path), payload)
+        assert status == 200, (path, body)
+    # Writing into a conversation or replacing the model: refused too.
+    assert call(f"{bot.base}/conversations/{sender}/tracker/events", [])[0] == 401
+    assert call(f"{bot.base}/model", {"model_file": "x.tar.gz"}, method="PUT")[0] == 401
+    if not os.environ.get(RASA_TOKEN):  # development's own, kept for the owner only
+        assert stat.S_IMODE(SECRETS_FILE.stat().st_mode) == 0o600
+
+
+@pytest.mark.slow
+def test_cors_allows_only_the_web_chat_page(bot) -> None:
+    preflight = {"Access-Control-Request-Method": "GET"}
+    tracker = f"{bot.base}/conversations/cors-check/tracker"
+    for origin in ("http://evil.example", "null", f"{bot.webchat}.evil.example"):
+        _, headers, _ = call(tracker, headers={"Origin": origin, **preflight}, method="OPTIONS")
+        assert headers.get("access-control-allow-origin") in (None, ""), (origin, headers)
+        _, headers, _ = call(bot.api("/status"), headers={"Origin": origin})
+        assert "access-control-allow-origin" not in headers, (origin, headers)
+    # The web chat's own page may: the widget's socket.io transport reads Rasa's answers.
+    _, headers, _ = call(tracker, headers={"Origin": bot.webchat, **preflight}, method="OPTIONS")
+    assert headers.get("access-control-allow-origin") == bot.webchat
+    polling = f"{bot.base}/socket.io/?EIO=4&transport=polling"
+    status, headers, body = call(polling, headers={"Origin": bot.webchat})
+    assert status == 200 and b"sid" in body
+    assert headers.get("access-control-allow-origin") == bot.webchat
+    _, headers, _ = call(polling, headers={"Origin": "http://evil.example"})
+    assert "access-control-allow-origin" not in headers
+
+
+@pytest.mark.slow
+def test_the_action_server_refuses_calls_without_the_secret(bot) -> None:
+    hand_made = action_call("action_answer", "where is 482913", "track_order", 0.99, "m-1")
+    hand_made["tracker"]["slots"] = {"order_number": "482913"}
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "482913"}):
+        status, answered, body = call(f"{bot.actions}/webhook", hand_made, headers)
+        assert status == 401, body
+        assert answered.get("www-authenticate", "").startswith("Bearer")
+        assert not any(detail.encode() in body for detail in ORDER_DETAILS)
+    assert call(f"{bot.actions}/actions")[0] == 401
+    assert call(f"{bot.actions}/health")[0] == 200
+
+    # Rasa sends the secret: the bot still answers from the orders database through it.
+    sender = f"secret-{time.time_ns()}"
+    replies = bot.say(sender, "where is my order 482913?")
+    assert any("482913" in reply and "on its way" in reply for reply in replies), replies
+    assert any(source["kind"] == "template" for source in bot.sources(sender))
+
+
+@pytest.mark.slow
+def test_the_review_app_and_the_cli_use_the_token(bot, databases) -> None:
+    from bot.review_app.settings import ReviewAppSettings
+
+    assert ReviewAppSettings().rasa_token == bot.token
+    sender = f"release-{time.time_ns()}"
+    assert bot.say(sender, "hello")
+    released = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "handoff", "release", sender, "--rasa-url", bot.base],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **databases},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert released.returncode == 0, released.stderr[-2000:]
+    assert f"Resumed {sender}" in released.stdout
