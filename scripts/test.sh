@@ -41,5 +41,12 @@ shopdesk train
 echo "==> rasa test (end-to-end test stories and held-out NLU data)"
 rasa test --model models --stories tests/test_stories.yml --nlu tests/nlu_heldout.yml \
     --fail-on-prediction-errors --out results --quiet
+echo "==> NLU robustness and off-topic sets (reported, never a CI failure: results/robustness, results/offtopic)"
+for set in robustness offtopic; do
+    file=tests/nlu_robustness.yml; [ "$set" = offtopic ] && file=tests/offtopic_heldout.yml
+    rasa test nlu --model models --nlu "$file" --out "results/$set" --quiet >/dev/null 2>&1 \
+        || echo "   (rasa test nlu on $file failed; see results/$set)"
+done
+python scripts/nlu_report.py results
 echo "==> pytest"
 python -m pytest "$@"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.augmentation import augment, noisy_copy
 from bot.nlu.base_model import fingerprint_directory, packaged_minilm_path, resolve_base_model
 from bot.nlu.bert_intent_classifier import (
     LABELS_FILE,
@@ -21,7 +23,8 @@ from bot.nlu.bert_intent_classifier import (
     InvalidModelArchiveError,
 )
 from bot.nlu.device import autocast_dtype, choose_device
-from bot.nlu.training import stratified_split
+from bot.nlu.sentence_model import SentenceClassifier
+from bot.nlu.training import TrainingSettings, epochs_for, initialise_prototypes, stratified_split
 from tests.conftest import TOY_EXAMPLES, write_tiny_bert
 
 RESOURCE = Resource("bert_intent_classifier")
@@ -176,7 +179,6 @@ def test_the_cpu_serves_an_int8_copy_that_agrees_with_float32(
 
 
 def test_finetuning_loads_the_float32_weights(trained, model_storage, tiny_bert_dir):
-    import torch
     from rasa.engine.graph import ExecutionContext, GraphSchema
 
     finetuning = ExecutionContext(GraphSchema({}), "test-model", is_finetuning=True)
@@ -208,7 +210,8 @@ def test_load_refuses_weights_whose_head_has_another_size(
     """Label map and config agree on 4 intents, but the saved head has 3 outputs."""
     with model_storage.read_from(RESOURCE) as directory:
         labels = ["a", "b", "c", "d"]
-        (directory / LABELS_FILE).write_text(json.dumps({"labels": labels}))
+        label_file = json.loads((directory / LABELS_FILE).read_text())
+        (directory / LABELS_FILE).write_text(json.dumps({**label_file, "labels": labels}))
         config = json.loads((directory / "config.json").read_text())
         config["id2label"] = {str(i): label for i, label in enumerate(labels)}
         config["label2id"] = {label: i for i, label in enumerate(labels)}
@@ -361,3 +364,106 @@ def test_fingerprint_changes_when_the_base_model_changes(tmp_path):
     write_tiny_bert(base, hidden_size=16)  # same path, other weights
     assert BertIntentClassifier.fingerprint_addon(config) != before
     assert fingerprint_directory(str(base)) == BertIntentClassifier.fingerprint_addon(config)
+
+
+# ------------------------------------------------ the few-shot method and old archives
+
+
+def test_default_network_is_mean_pooling_with_a_prototype_per_intent(trained, model_storage):
+    assert isinstance(trained.model, SentenceClassifier)
+    assert tuple(trained.model.prototypes.shape) == (3, 32)
+    with model_storage.read_from(RESOURCE) as directory:
+        assert json.loads((directory / LABELS_FILE).read_text())["architecture"] == (
+            "mean_pooling_cosine"
+        )
+        assert (directory / "intent_head.safetensors").is_file()
+
+
+def test_prototypes_start_at_the_mean_embedding_of_each_intent(tiny_bert_dir):
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_bert_dir)
+    model = SentenceClassifier(AutoModel.from_pretrained(tiny_bert_dir), num_labels=2)
+    texts = ["where is my order", "where is my parcel", "hello", "hi there"]
+    labels = [0, 0, 1, 1]
+    initialise_prototypes(model, tokenizer, texts, labels, 32, torch.device("cpu"))
+    with torch.no_grad():
+        embeddings = model.embed(**tokenizer(texts, padding=True, return_tensors="pt"))
+    expected = torch.nn.functional.normalize(
+        torch.stack([embeddings[:2].mean(0), embeddings[2:].mean(0)]), dim=-1
+    )
+    torch.testing.assert_close(model.prototypes.data, expected, atol=1e-5, rtol=1e-5)
+    # Before any training, each text is closest to its own intent's prototype.
+    with torch.no_grad():
+        logits = model(**tokenizer(texts, padding=True, return_tensors="pt")).logits
+    assert logits.argmax(dim=-1).tolist() == labels
+
+
+def test_archives_of_the_linear_head_without_architecture_entry_still_load(
+    tiny_bert_dir, model_storage, execution_context, toy_training_data
+):
+    """Model archives written before the prototype head existed name no architecture."""
+    trained = train_component(
+        tiny_bert_dir,
+        model_storage,
+        execution_context,
+        toy_training_data,
+        architecture="cls_linear",
+    )
+    with model_storage.read_from(RESOURCE) as directory:
+        (directory / LABELS_FILE).write_text(json.dumps({"labels": trained.labels}))
+    loaded = load_component(model_storage, execution_context, tiny_bert_dir, cpu_quantization=False)
+    assert not isinstance(loaded.model, SentenceClassifier)
+    texts = ["where is my parcel", "hello", "give me a refund"]
+    np.testing.assert_allclose(loaded.predict_proba(texts), trained.predict_proba(texts), atol=1e-6)
+
+
+def test_unknown_architecture_is_refused(trained, model_storage, execution_context, tiny_bert_dir):
+    with pytest.raises(InvalidConfigException, match="architecture"):
+        load_component(model_storage, execution_context, tiny_bert_dir, architecture="lstm")
+    with model_storage.read_from(RESOURCE) as directory:
+        label_file = json.loads((directory / LABELS_FILE).read_text())
+        (directory / LABELS_FILE).write_text(json.dumps({**label_file, "architecture": "lstm"}))
+    with pytest.raises(InvalidModelArchiveError, match="unknown architecture"):
+        load_component(model_storage, execution_context, tiny_bert_dir)
+
+
+@pytest.mark.parametrize(
+    ("examples", "expected"), [(100, 15), (385, 15), (770, 8), (1540, 4), (3000, 2), (50_000, 2)]
+)
+def test_epochs_follow_the_size_of_the_data(examples, expected):
+    settings = TrainingSettings(
+        epochs=15,
+        batch_size=16,
+        learning_rate=1e-4,
+        weight_decay=0.0,
+        warmup_ratio=0.0,
+        max_seq_length=32,
+        validation_fraction=0.0,
+        min_examples_for_validation=200,
+        early_stopping_patience=0,
+        random_seed=0,
+        mixed_precision=False,
+        show_progress_bar=False,
+        epochs_by_data_size=True,
+        example_budget=6_000,
+        min_epochs=2,
+    )
+    assert epochs_for(examples, settings) == expected
+    settings.epochs = 3  # the ceiling, e.g. after `rasa train --finetune --epoch-fraction`
+    assert epochs_for(examples, settings) == min(3, expected)
+    settings.epochs_by_data_size = False
+    assert epochs_for(examples, settings) == 3
+
+
+def test_noise_keeps_texts_recognisable_and_is_repeatable():
+    text = "Hello, where is my parcel? I ordered the linen shirt."
+    first = [noisy_copy(text, random.Random(seed)) for seed in range(50)]
+    second = [noisy_copy(text, random.Random(seed)) for seed in range(50)]
+    assert first == second  # seeded: training stays reproducible
+    assert sum(copy != text for copy in first) >= 40
+    for copy in first:
+        # At most three edits plus an opener: most of the words survive.
+        assert len(set(copy.lower().split()) & set(text.lower().split())) >= 3
+    assert augment([text] * 20, 0.0, random.Random(0)) == [text] * 20
+    assert augment([text] * 20, 1.0, random.Random(0)) != [text] * 20

@@ -13,9 +13,7 @@ load write and read the same files inside Rasa's model archive, process sets `in
 
 from __future__ import annotations
 
-import json
 import logging
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,7 +23,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers import LABEL_RANKING_LENGTH
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.exceptions import InvalidConfigException, RasaException
+from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import (
     INTENT,
     INTENT_NAME_KEY,
@@ -37,18 +35,24 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import EPOCHS, RANKING_LENGTH
 
+from bot.nlu.model_files import (  # noqa: F401 - LABELS_FILE and the error are public here
+    ARCHITECTURE_COSINE,
+    ARCHITECTURES,
+    LABELS_FILE,
+    InvalidModelArchiveError,
+)
+
 logger = logging.getLogger(__name__)
-
-LABELS_FILE = "labels.json"
-
-
-class InvalidModelArchiveError(RasaException):
-    """The classifier's files in a model archive are missing pieces or contradict each other."""
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class BertIntentClassifier(GraphComponent, IntentClassifier):
-    """Intent classifier that fine-tunes a BERT-architecture transformer on the NLU data."""
+    """Intent classifier that fine-tunes a BERT-architecture transformer on the NLU data.
+
+    By default the network is a sentence encoder with mean pooling and one prototype vector
+    per intent (bot/nlu/sentence_model.py); `architecture: cls_linear` gives the linear head
+    on [CLS] of shopdesk 0.x, whose model archives still load.
+    """
 
     @staticmethod
     def required_packages() -> list[str]:
@@ -65,14 +69,29 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
             "device": "auto",
             # bfloat16/float16 autocast on a GPU; ignored on the CPU.
             "mixed_precision": True,
+            # "mean_pooling_cosine": intents as prototype vectors in the encoder's sentence
+            # space (few-shot friendly); "cls_linear": a linear head on [CLS].
+            "architecture": ARCHITECTURE_COSINE,
+            # With epochs_by_data_size, EPOCHS is a ceiling and about `example_budget`
+            # examples are seen in all (at least `min_epochs` epochs): many passes over a
+            # few examples, few over many (bench/fewshot_benchmark.py).
             EPOCHS: 15,
+            "epochs_by_data_size": True,
+            "example_budget": 6_000,
+            "min_epochs": 2,
             "batch_size": 16,
             "learning_rate": 1e-4,
+            "head_learning_rate_multiplier": 1.0,
             "weight_decay": 0.01,
             "warmup_ratio": 0.1,
             "max_seq_length": 64,
-            # Stratified held-out share used for early stopping when the data is large enough.
-            "validation_fraction": 0.1,
+            "label_smoothing": 0.0,
+            # Share of training texts replaced each epoch by a noisy copy (typos, lower case,
+            # no punctuation, filler openers): bot/nlu/augmentation.py.
+            "augmentation_probability": 0.3,
+            # Stratified held-out share for early stopping; 0 trains on everything, which
+            # measured better with little data (bench/fewshot_benchmark.py).
+            "validation_fraction": 0.0,
             "min_examples_for_validation": 200,
             "early_stopping_patience": 4,
             "random_seed": 42,
@@ -98,6 +117,11 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
         if not 0 <= float(config["validation_fraction"]) < 1:
             raise InvalidConfigException(
                 "BertIntentClassifier: 'validation_fraction' must be in [0, 1)."
+            )
+        if config["architecture"] not in ARCHITECTURES:
+            raise InvalidConfigException(
+                f"BertIntentClassifier: 'architecture' must be one of {', '.join(ARCHITECTURES)}, "
+                f"got '{config['architecture']}'."
             )
         choose_device(config["device"])
 
@@ -171,7 +195,8 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
     # ------------------------------------------------------------------ training
 
     def train(self, training_data: TrainingData) -> Resource:
-        from bot.nlu.training import TrainingSettings, fine_tune
+        from bot.nlu.sentence_model import SentenceClassifier
+        from bot.nlu.training import TrainingSettings, fine_tune, initialise_prototypes
 
         examples = [
             example
@@ -183,7 +208,8 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
             return self._resource
 
         labels = sorted({example.get(INTENT) for example in examples})
-        if self.model is None:
+        fresh = self.model is None
+        if fresh:
             self._init_from_base_model(labels)
         elif labels != self.labels:
             # Rasa's FinetuningValidator normally refuses this first; keep the check for
@@ -196,6 +222,17 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
             )
 
         label_ids = {label: index for index, label in enumerate(self.labels)}
+        texts = [example.get(TEXT) for example in examples]
+        label_list = [label_ids[example.get(INTENT)] for example in examples]
+        if fresh and isinstance(self.model, SentenceClassifier):
+            initialise_prototypes(
+                self.model,
+                self.tokenizer,
+                texts,
+                label_list,
+                int(self.config["max_seq_length"]),
+                self.device,
+            )
         settings = TrainingSettings(
             epochs=int(self.config[EPOCHS]),
             batch_size=int(self.config["batch_size"]),
@@ -209,15 +246,14 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
             random_seed=int(self.config["random_seed"]),
             mixed_precision=bool(self.config["mixed_precision"]),
             show_progress_bar=bool(self.config["show_progress_bar"]),
+            label_smoothing=float(self.config["label_smoothing"]),
+            augmentation_probability=float(self.config["augmentation_probability"]),
+            epochs_by_data_size=bool(self.config["epochs_by_data_size"]),
+            example_budget=int(self.config["example_budget"]),
+            min_epochs=int(self.config["min_epochs"]),
+            head_learning_rate_multiplier=float(self.config["head_learning_rate_multiplier"]),
         )
-        report = fine_tune(
-            self.model,
-            self.tokenizer,
-            [example.get(TEXT) for example in examples],
-            [label_ids[example.get(INTENT)] for example in examples],
-            settings,
-            self.device,
-        )
+        report = fine_tune(self.model, self.tokenizer, texts, label_list, settings, self.device)
         self.training_report = report
         validation = (
             f", held-out accuracy {report.best_validation_accuracy:.3f} "
@@ -238,31 +274,17 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
         return self._resource
 
     def _init_from_base_model(self, labels: list[str]) -> None:
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-        from transformers.utils import logging as hf_logging
-
         from bot.nlu.base_model import resolve_base_model
+        from bot.nlu.model_files import new_network
         from bot.nlu.training import seed_everything
 
         base = resolve_base_model(
             self.config["model_name_or_path"], self.config["local_files_only"]
         )
         seed_everything(int(self.config["random_seed"]))  # the new head's initial weights
-        local_only = bool(self.config["local_files_only"])
-        self.tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=local_only)
-        # transformers warns that the new classification head is untrained; that is the point.
-        verbosity = hf_logging.get_verbosity()
-        hf_logging.set_verbosity_error()
-        try:
-            self.model = AutoModelForSequenceClassification.from_pretrained(
-                base,
-                local_files_only=local_only,
-                num_labels=len(labels),
-                id2label=dict(enumerate(labels)),
-                label2id={label: index for index, label in enumerate(labels)},
-            )
-        finally:
-            hf_logging.set_verbosity(verbosity)
+        self.model, self.tokenizer = new_network(
+            base, labels, self.config["architecture"], bool(self.config["local_files_only"])
+        )
         logger.info("BertIntentClassifier: fine-tuning %s for %d intents.", base, len(labels))
         self.labels = labels
 
@@ -270,12 +292,10 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
 
     def persist(self) -> None:
         """Write weights (safetensors), tokenizer and label map into the model archive."""
+        from bot.nlu.model_files import write_model_directory
+
         with self._model_storage.write_to(self._resource) as directory:
-            self.model.save_pretrained(directory, safe_serialization=True)
-            self.tokenizer.save_pretrained(directory)
-            (directory / LABELS_FILE).write_text(
-                json.dumps({"labels": self.labels}, ensure_ascii=False, indent=2)
-            )
+            write_model_directory(directory, self.model, self.tokenizer, self.labels)
 
     @classmethod
     def load(
@@ -287,60 +307,16 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
         **kwargs: Any,
     ) -> BertIntentClassifier:
         """Read back what `persist` wrote; never touches the network."""
+        from bot.nlu.model_files import read_model_directory
+
         try:
             with model_storage.read_from(resource) as directory:
-                model, tokenizer, labels = cls._read_model_directory(directory)
+                model, tokenizer, labels = read_model_directory(directory)
         except ValueError:
             # Rasa's way of saying the resource was never written (no NLU data to train on).
             logger.debug("BertIntentClassifier: no trained model in the archive; untrained.")
             return cls.create(config, model_storage, resource, execution_context)
         return cls(config, model_storage, resource, execution_context, model, tokenizer, labels)
-
-    @staticmethod
-    def _read_model_directory(directory: Path) -> tuple[Any, Any, list[str]]:
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-        labels_path = directory / LABELS_FILE
-        config_path = directory / "config.json"
-        for required in (labels_path, config_path):
-            if not required.is_file():
-                raise InvalidModelArchiveError(
-                    f"BertIntentClassifier: '{required.name}' is missing from the model "
-                    "archive; retrain with `rasa train`."
-                )
-        try:
-            labels = json.loads(labels_path.read_text())["labels"]
-            model_config = json.loads(config_path.read_text())
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
-            raise InvalidModelArchiveError(
-                f"BertIntentClassifier: unreadable label map or config in the model archive: "
-                f"{error}"
-            ) from error
-        config_labels = [
-            model_config.get("id2label", {}).get(str(index)) for index in range(len(labels))
-        ]
-        if len(model_config.get("id2label", {})) != len(labels) or config_labels != labels:
-            raise InvalidModelArchiveError(
-                f"BertIntentClassifier: the label map ({len(labels)} intents) does not match "
-                f"the model's classification head "
-                f"({len(model_config.get('id2label', {}))} outputs); refusing to load."
-            )
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
-            model = AutoModelForSequenceClassification.from_pretrained(
-                directory, local_files_only=True
-            )
-        except (OSError, RuntimeError, ValueError) as error:
-            raise InvalidModelArchiveError(
-                f"BertIntentClassifier: cannot load weights or tokenizer from the model "
-                f"archive ({error.__class__.__name__}: {str(error).splitlines()[0]})."
-            ) from error
-        if model.num_labels != len(labels):
-            raise InvalidModelArchiveError(
-                f"BertIntentClassifier: weights have {model.num_labels} outputs but the label "
-                f"map has {len(labels)} intents; refusing to load."
-            )
-        return model, tokenizer, labels
 
     # --------------------------------------------------------------- inference
 
