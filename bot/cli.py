@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from bot.project import MODELS_DIR, PROJECT_ROOT, train_if_needed
+from bot.staff_cli import add_staff_parser
 from bot.up import add_up_parser
 
 
@@ -172,64 +173,6 @@ def command_retrain(args: argparse.Namespace) -> int:
     return 0 if decision.promoted else 3
 
 
-def _read_password(args: argparse.Namespace) -> str:
-    if args.password_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    import getpass
-
-    password = getpass.getpass("Password (10 characters or more): ")
-    if password != getpass.getpass("Again: "):
-        raise SystemExit("The passwords differ.")
-    return password
-
-
-def _staff_change(change) -> int:
-    """Run `change(accounts)` and print what it says, or the reason it was refused."""
-    from bot.staff import StaffAccounts, StaffError
-
-    try:
-        print(change(StaffAccounts()))
-    except StaffError as error:
-        print(f"shopdesk: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
-def command_staff_add(args: argparse.Namespace) -> int:
-    def add(accounts) -> str:
-        member = accounts.create(args.username, _read_password(args), args.role)
-        return f"Created {member.role} account '{member.username}'."
-
-    return _staff_change(add)
-
-
-def command_staff_password(args: argparse.Namespace) -> int:
-    def change_password(accounts) -> str:
-        accounts.set_password(args.username, _read_password(args))
-        return f"New password set for '{args.username}'; their sessions were ended."
-
-    return _staff_change(change_password)
-
-
-def command_staff_disable(args: argparse.Namespace) -> int:
-    def disable(accounts) -> str:
-        accounts.disable(args.username)
-        return f"Disabled '{args.username}'."
-
-    return _staff_change(disable)
-
-
-def command_staff_list(args: argparse.Namespace) -> int:
-    from bot.staff import StaffAccounts
-
-    members = StaffAccounts().members()
-    for member, disabled in members:
-        print(f"{member.username:24} {member.role:9} {'disabled' if disabled else 'active'}")
-    if not members:
-        print("No staff accounts yet: shopdesk staff add <name> --role admin")
-    return 0
-
-
 def command_review_app(args: argparse.Namespace) -> int:
     from bot.review_app import create_app
 
@@ -357,21 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     retrain.add_argument("--epoch-fraction", type=float, default=0.3)
     retrain.set_defaults(handler=command_retrain)
 
-    staff = subcommands.add_parser("staff", help="support-staff accounts of the review app")
-    staff_commands = staff.add_subparsers(dest="staff_command", required=True)
-    add = staff_commands.add_parser("add", help="create an account (asks for the password)")
-    add.add_argument("username")
-    add.add_argument("--role", choices=("reviewer", "admin"), default="reviewer")
-    add.add_argument("--password-stdin", action="store_true", help="read it from stdin")
-    add.set_defaults(handler=command_staff_add)
-    password = staff_commands.add_parser("password", help="set a new password")
-    password.add_argument("username")
-    password.add_argument("--password-stdin", action="store_true")
-    password.set_defaults(handler=command_staff_password)
-    disable = staff_commands.add_parser("disable", help="lock an account out")
-    disable.add_argument("username")
-    disable.set_defaults(handler=command_staff_disable)
-    staff_commands.add_parser("list", help="all accounts").set_defaults(handler=command_staff_list)
+    add_staff_parser(subcommands)
 
     app = subcommands.add_parser("review-app", help="serve the review app on its own")
     app.add_argument("--host", default="127.0.0.1")

@@ -42,12 +42,30 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
+def private_sqlite_file(path: str) -> None:
+    """Create a SQLite file (and its folder) readable by its owner only, and take other
+    users' bits off one that exists: it holds every customer's conversations and the staff's
+    password hashes. SQLite gives its -wal and -shm files the database file's mode."""
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, f"{path}-wal", f"{path}-shm", f"{path}-journal"):
+        try:
+            info = os.stat(name)
+        except FileNotFoundError:
+            continue
+        if info.st_mode & 0o077 and info.st_uid == os.getuid():
+            os.chmod(name, 0o600)
+
+
 def engine_for(url: str) -> Engine:
-    """An engine for `url`; a SQLite file's folder is created so a fresh checkout just works."""
+    """An engine for `url`; a SQLite file's folder is created so a fresh checkout just works,
+    and the file is mode 600."""
     if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///") :]
+        path = url[len("sqlite:///") :].split("?", 1)[0]
         if path and path != ":memory:":
-            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            private_sqlite_file(path)
         engine = create_engine(url, future=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

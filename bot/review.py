@@ -20,7 +20,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    delete,
     select,
 )
 from sqlalchemy.orm import Session
@@ -29,7 +28,19 @@ from bot.database import Base, open_database
 
 
 class ReviewError(ValueError):
-    """A review change that cannot be stored (unknown intent, empty tag, ...)."""
+    """A review change that cannot be stored (unknown intent, empty tag, ...).
+
+    `code` names the reason for pages that show a fixed text for it: a message may contain
+    what someone typed, and the review app never puts typed text into a URL it displays.
+    """
+
+    def __init__(self, message: str, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class NotAllowed(ReviewError):
+    """The change is someone else's to make (a colleague's tag)."""
 
 
 def _now() -> dt.datetime:
@@ -103,6 +114,10 @@ class ConversationReview:
     notes: tuple[tuple[str, str, dt.datetime], ...]  # (text, author, when)
     updated_by: str | None
     updated_at: dt.datetime | None
+    tag_authors: tuple[tuple[str, str], ...] = ()  # (tag, who added it), in tag order
+
+    def tag_author(self, tag: str) -> str | None:
+        return dict(self.tag_authors).get(tag)
 
 
 def _message_review(row: MessageReviewRow) -> MessageReview:
@@ -163,7 +178,9 @@ class ReviewStore:
         reviewer = _required(reviewer, "reviewer")
         if corrected_intent is not None and self.intents is not None:
             if corrected_intent not in self.intents:
-                raise ReviewError(f"'{corrected_intent}' is not an intent of the domain.")
+                raise ReviewError(
+                    f"'{corrected_intent}' is not an intent of the domain.", "unknown_intent"
+                )
         reviews = []
         with Session(self.engine) as session, session.begin():
             for event_id, conversation_id in sorted(messages.items()):
@@ -180,7 +197,8 @@ class ReviewStore:
                     session.add(row)
                 elif row.conversation_id != conversation_id:
                     raise ReviewError(
-                        f"message {event_id} belongs to conversation {row.conversation_id!r}."
+                        f"message {event_id} belongs to conversation {row.conversation_id!r}.",
+                        "wrong_conversation",
                     )
                 if corrected_intent is not None:
                     row.corrected_intent = corrected_intent
@@ -231,7 +249,7 @@ class ReviewStore:
     def add_tag(self, conversation_id: str, tag: str, reviewer: str) -> None:
         tag = _required(tag, "tag").lower()
         if len(tag) > 64:
-            raise ReviewError("tags are at most 64 characters.")
+            raise ReviewError("tags are at most 64 characters.", "long_tag")
         with Session(self.engine) as session, session.begin():
             exists = session.scalar(
                 select(ConversationTagRow.id).where(
@@ -248,14 +266,26 @@ class ReviewStore:
                     )
                 )
 
-    def remove_tag(self, conversation_id: str, tag: str) -> None:
+    def remove_tag(
+        self, conversation_id: str, tag: str, by: str | None = None, admin: bool = False
+    ) -> None:
+        """Remove a tag; with `by`, only its author or an admin may (else NotAllowed), so a
+        reviewer cannot erase how a colleague sorted a conversation. `by=None` is the
+        command line's, which runs with the database's own rights."""
         with Session(self.engine) as session, session.begin():
-            session.execute(
-                delete(ConversationTagRow).where(
+            row = session.scalar(
+                select(ConversationTagRow).where(
                     ConversationTagRow.conversation_id == conversation_id,
                     ConversationTagRow.tag == tag.strip().lower(),
                 )
             )
+            if row is None:
+                return
+            if by is not None and not admin and row.created_by != by:
+                raise NotAllowed(
+                    f"only {row.created_by} or an admin may remove this tag.", "not_your_tag"
+                )
+            session.delete(row)
 
     def add_note(self, conversation_id: str, text: str, reviewer: str) -> None:
         with Session(self.engine) as session, session.begin():
@@ -270,8 +300,8 @@ class ReviewStore:
     def conversation_review(self, conversation_id: str) -> ConversationReview:
         with Session(self.engine) as session:
             row = session.get(ConversationReviewRow, conversation_id)
-            tags = session.scalars(
-                select(ConversationTagRow.tag)
+            tags = session.execute(
+                select(ConversationTagRow.tag, ConversationTagRow.created_by)
                 .where(ConversationTagRow.conversation_id == conversation_id)
                 .order_by(ConversationTagRow.tag)
             ).all()
@@ -288,10 +318,11 @@ class ReviewStore:
                 conversation_id,
                 bool(row and row.reviewed),
                 bool(row and row.export_as_story),
-                tuple(tags),
+                tuple(tag for tag, _ in tags),
                 tuple((text, author, when) for text, author, when in notes),
                 row.updated_by if row else None,
                 row.updated_at if row else None,
+                tuple((tag, author) for tag, author in tags),
             )
 
     def conversations_for_stories(self) -> list[str]:
@@ -309,5 +340,5 @@ class ReviewStore:
 def _required(value: str | None, what: str) -> str:
     value = (value or "").strip()
     if not value:
-        raise ReviewError(f"a {what} is required.")
+        raise ReviewError(f"a {what} is required.", f"missing_{what}")
     return value

@@ -2,8 +2,9 @@
 
 Passwords are hashed with Argon2id (argon2-cffi). A session is a random token in an HttpOnly
 cookie; only its SHA-256 is stored, beside the session's CSRF token, so a leaked database
-does not hand out logins. Failed logins are counted per user name and per address in the
-database, so the limit holds across app workers and restarts.
+does not hand out logins. Failed logins slow down further tries from the same address with
+growing delays (bot/login_limits.py); passwords are checked against a list of common ones
+(bot/password_policy.py).
 """
 
 from __future__ import annotations
@@ -29,14 +30,29 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from bot.database import Base, open_database
+from bot.login_limits import (
+    LoginAttemptRow,
+    TooManyAttempts,
+    check_allowed,
+    clear_failures,
+    record_attempt,
+)
+from bot.password_policy import MIN_PASSWORD_LENGTH, password_problem
+
+__all__ = [
+    "MIN_PASSWORD_LENGTH",
+    "ROLES",
+    "SESSION_LIFETIME",
+    "LoginAttemptRow",
+    "StaffAccounts",
+    "StaffError",
+    "StaffMember",
+    "StaffSession",
+    "TooManyAttempts",
+]
 
 ROLES = ("reviewer", "admin")
 SESSION_LIFETIME = dt.timedelta(hours=12)
-# At most this many failed logins in the window, per user name and per address.
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_IP = 20
-FAILURE_WINDOW = dt.timedelta(minutes=15)
-MIN_PASSWORD_LENGTH = 10
 
 _hasher = PasswordHasher()
 # Verified against when the user name is unknown, so timing does not reveal which names exist.
@@ -45,10 +61,6 @@ _DUMMY_HASH = _hasher.hash("not a real password, only for timing")
 
 class StaffError(ValueError):
     """An account change that cannot be made; the message says why."""
-
-
-class TooManyAttempts(Exception):
-    """Login refused without checking the password: too many recent failures."""
 
 
 def _now() -> dt.datetime:
@@ -78,16 +90,6 @@ class StaffSessionRow(Base):
     csrf_token = Column(String(64), nullable=False)
     created_at = Column(DateTime, nullable=False, default=_now)
     expires_at = Column(DateTime, nullable=False, index=True)
-
-
-class LoginAttemptRow(Base):
-    __tablename__ = "login_attempts"
-
-    id = Column(Integer, primary_key=True)
-    username = Column(String(64), nullable=False, index=True)
-    ip = Column(String(64), nullable=False, index=True)
-    succeeded = Column(Boolean, nullable=False)
-    at = Column(DateTime, nullable=False, default=_now, index=True)
 
 
 @dataclass(frozen=True)
@@ -120,8 +122,9 @@ class StaffAccounts:
             raise StaffError("a user name is 1 to 64 printable characters.")
         if role not in ROLES:
             raise StaffError(f"role must be one of {', '.join(ROLES)}.")
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise StaffError(f"passwords have at least {MIN_PASSWORD_LENGTH} characters.")
+        problem = password_problem(password, username)
+        if problem:
+            raise StaffError(problem)
         with Session(self.engine) as session, session.begin():
             taken = session.scalar(
                 select(StaffAccountRow.id).where(StaffAccountRow.username == username)
@@ -136,8 +139,9 @@ class StaffAccounts:
             return StaffMember(row.id, row.username, row.role)
 
     def set_password(self, username: str, password: str) -> None:
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise StaffError(f"passwords have at least {MIN_PASSWORD_LENGTH} characters.")
+        problem = password_problem(password, username)
+        if problem:
+            raise StaffError(problem)
         with Session(self.engine) as session, session.begin():
             row = self._account(session, username)
             row.password_hash = _hasher.hash(password)
@@ -148,6 +152,13 @@ class StaffAccounts:
             row = self._account(session, username)
             row.disabled = True
             session.execute(delete(StaffSessionRow).where(StaffSessionRow.staff_id == row.id))
+
+    def unlock(self, username: str) -> int:
+        """Let `username` try again at once from everywhere (an admin's command after an
+        attack); returns how many recent failures were forgotten."""
+        with Session(self.engine) as session, session.begin():
+            self._account(session, username)
+            return clear_failures(session, username)
 
     def members(self) -> list[tuple[StaffMember, bool]]:
         with Session(self.engine) as session:
@@ -168,26 +179,18 @@ class StaffAccounts:
     # ------------------------------------------------------------------- logins
 
     def log_in(self, username: str, password: str, ip: str) -> StaffSession | None:
-        """A new session, or None for a wrong name or password; raises TooManyAttempts."""
+        """A new session, or None for a wrong name or password; raises TooManyAttempts
+        (without checking the password) while this name and address must wait."""
         username = username.strip()[:64]
         ip = (ip or "unknown")[:64]
-        since = _now() - FAILURE_WINDOW
         with Session(self.engine) as session, session.begin():
-            failures = select(func.count(LoginAttemptRow.id)).where(
-                LoginAttemptRow.succeeded.is_(False), LoginAttemptRow.at >= since
-            )
-            if (
-                session.scalar(failures.where(LoginAttemptRow.username == username))
-                >= MAX_FAILURES_PER_USER
-                or session.scalar(failures.where(LoginAttemptRow.ip == ip)) >= MAX_FAILURES_PER_IP
-            ):
-                raise TooManyAttempts
+            check_allowed(session, username, ip)
             row = session.scalar(
                 select(StaffAccountRow).where(StaffAccountRow.username == username)
             )
             valid = _verify(row.password_hash if row else _DUMMY_HASH, password)
             ok = bool(row is not None and valid and not row.disabled)
-            session.add(LoginAttemptRow(username=username, ip=ip, succeeded=ok))
+            record_attempt(session, username, ip, ok)
             if not ok:
                 return None
             if _hasher.check_needs_rehash(row.password_hash):

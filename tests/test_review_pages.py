@@ -137,7 +137,8 @@ def inbox_log(db_url: str) -> str:
 def groups(page: str) -> list[tuple[int, str]]:
     """(count, key) of each inbox group, in page order."""
     found = re.findall(
-        r'class="group-count">(\d+) ×</span> <span class="group-key">([^<]*)</span>', page
+        r'class="group-count">(\d+) ×</span> <bdi><span class="group-key">([^<]*)</span></bdi>',
+        page,
     )
     return [(int(count), html.unescape(key)) for count, key in found]
 

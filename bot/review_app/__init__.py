@@ -10,7 +10,7 @@ import itertools
 from pathlib import Path
 
 from sanic import Sanic
-from sanic.response import text
+from sanic.response import HTTPResponse, text
 
 from bot.review_app.settings import ReviewAppSettings
 
@@ -32,7 +32,8 @@ def create_app(settings: ReviewAppSettings | None = None) -> Sanic:
         inbox,
         metrics,
     )
-    from bot.review_app.security import authenticate
+    from bot.review_app.security import authenticate, security_headers
+    from bot.review_app.settings import proxy_networks
     from bot.staff import StaffAccounts
 
     settings = settings or ReviewAppSettings()
@@ -40,6 +41,7 @@ def create_app(settings: ReviewAppSettings | None = None) -> Sanic:
     app = Sanic(f"shopdesk_review_{next(_app_numbers)}")
     app.config.REQUEST_MAX_SIZE = 2_000_000
     app.ctx.settings = settings
+    app.ctx.trusted_proxies = proxy_networks(settings.trusted_proxies)
     app.ctx.staff = StaffAccounts(settings.db_url)
     app.ctx.log = ConversationLog(settings.db_url)
     app.ctx.intents = domain_intents(settings.domain_path.parent)
@@ -49,9 +51,15 @@ def create_app(settings: ReviewAppSettings | None = None) -> Sanic:
 
     metrics.instrument(app)  # first, so that it also times requests `authenticate` turns away
     app.register_middleware(authenticate, "request")
+    app.register_middleware(security_headers, "response")
     app.static("/static", str(STATIC), name="static")
     for blueprint in (auth.bp, conversations.bp, inbox.bp, handoffs.bp, dashboard.bp, export.bp):
         app.blueprint(blueprint)
+
+    @app.exception(IsADirectoryError)
+    async def no_directory_listing(_request, _error) -> HTTPResponse:
+        """`GET /static/` names the folder itself: not a file, so 404 rather than a 500."""
+        return text("Not Found", status=404)
 
     @app.get("/health")
     async def health(_request):

@@ -43,13 +43,6 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         now=dt.datetime.utcnow(),
         **context,
     )
-    response = html(body, status=status)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "same-origin"
-    # Our own files only: no inline script can run, whatever a message contains.
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "form-action 'self'; frame-ancestors 'none'"
-    )
-    return response
+    # The security headers and `Cache-Control: no-store` are added to every response,
+    # this one included, by bot.review_app.security.security_headers.
+    return html(body, status=status)

@@ -2,13 +2,21 @@
 
 Every request passes `authenticate` (a Sanic request middleware). Pages and APIs answer only
 with a live staff session; state-changing requests also need the session's CSRF token (form
-field `csrf_token` or header `X-CSRF-Token`), and the login form a login token of its own.
+field `csrf_token` or header `X-CSRF-Token`), and the login form a login token of its own,
+signed by the server so that a cookie planted by someone else cannot log a browser into
+their account (login CSRF). Every response, redirects, errors and static files included,
+leaves through `security_headers`.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
+import ipaddress
 import secrets
+import time
+from collections.abc import Sequence
 
 from sanic import Request
 from sanic.exceptions import Forbidden
@@ -47,8 +55,81 @@ def submitted_csrf(request: Request) -> str | None:
         return None
 
 
-def new_login_token() -> str:
-    return secrets.token_urlsafe(32)
+LOGIN_TOKEN_LIFETIME = 600  # seconds; the login cookie lives as long
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    # Our own files only: no inline script can run, whatever a message contains.
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+# Files anyone may cache; every other answer may hold customer data or a token.
+CACHEABLE_PREFIXES = ("/static/",)
+
+
+def _mac(secret: bytes, body: str) -> str:
+    digest = hmac.new(secret, f"login:{body}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def new_login_token(secret: bytes, now: float | None = None) -> str:
+    """`nonce.expiry.signature`: only this server can make one, and it expires."""
+    expires = int((time.time() if now is None else now) + LOGIN_TOKEN_LIFETIME)
+    body = f"{secrets.token_urlsafe(24)}.{expires}"
+    return f"{body}.{_mac(secret, body)}"
+
+
+def valid_login_token(secret: bytes, token: str | None, now: float | None = None) -> bool:
+    """Signed by us and not expired (the cookie and the form field must also be equal)."""
+    parts = (token or "").split(".")
+    if len(parts) != 3 or not parts[1].isdigit() or len(token or "") > 200:
+        return False
+    body = f"{parts[0]}.{parts[1]}"
+    if not hmac.compare_digest(_mac(secret, body), parts[2]):
+        return False
+    return int(parts[1]) > (time.time() if now is None else now)
+
+
+def client_address(request: Request, trusted_proxies: Sequence[ipaddress._BaseNetwork]) -> str:
+    """Who is asking: the socket's peer, unless it is a trusted proxy; then the nearest
+    address in X-Forwarded-For that is not a trusted proxy (entries further left are
+    whatever the client wrote, so they are never believed past an untrusted hop)."""
+    peer = request.ip or "unknown"
+    if not _trusted(peer, trusted_proxies):
+        return peer
+    hops = [hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",")]
+    address = peer
+    for hop in reversed([hop for hop in hops if hop]):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return address  # not an address: stop at the last hop we could believe
+        address = hop
+        if not _trusted(hop, trusted_proxies):
+            return hop
+    return address
+
+
+def _trusted(address: str, networks: Sequence[ipaddress._BaseNetwork]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+async def security_headers(request: Request, response: HTTPResponse) -> None:
+    """A response middleware: the same headers on every answer, and no caching of any but
+    the static files (pages carry customer messages and CSRF tokens)."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if not request.path.startswith(CACHEABLE_PREFIXES):
+        response.headers["Cache-Control"] = "no-store"
 
 
 async def authenticate(request: Request) -> HTTPResponse | None:

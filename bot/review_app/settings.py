@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +18,32 @@ from bot.export import ExportPaths
 def _flag(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _list(name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
+
+
+def proxy_networks(proxies: tuple[str, ...]) -> tuple[ipaddress._BaseNetwork, ...]:
+    """The trusted proxies as networks (`10.0.0.5`, `10.0.0.0/24`); a typo is an error at
+    start, not a proxy silently distrusted (or an address silently trusted)."""
+    try:
+        return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
+    except ValueError as error:
+        raise ValueError(f"SHOPDESK_TRUSTED_PROXIES: {error}") from error
+
+
+def _login_secret() -> bytes:
+    """Signs the login form's token. SHOPDESK_REVIEW_SECRET, else derived from the Rasa API
+    token (the same in every worker and after restarts, and never the token itself), else
+    random per process (workers forked from it share it)."""
+    given = os.environ.get("SHOPDESK_REVIEW_SECRET")
+    if given:
+        return given.encode()
+    token = os.environ.get("SHOPDESK_RASA_TOKEN") or read_secret(RASA_TOKEN)
+    if token:
+        return hmac.new(token.encode(), b"shopdesk review login form", hashlib.sha256).digest()
+    return secrets.token_bytes(32)
 
 
 @dataclass(frozen=True)
@@ -39,3 +69,9 @@ class ReviewAppSettings:
         default_factory=lambda: Path(__file__).resolve().parents[2] / "domain.yml"
     )
     page_size: int = 25
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed; any other
+    # peer's header is ignored, so a client cannot choose the address its logins count under.
+    trusted_proxies: tuple[str, ...] = field(
+        default_factory=lambda: _list("SHOPDESK_TRUSTED_PROXIES")
+    )
+    login_secret: bytes = field(default_factory=_login_secret, repr=False)

@@ -2,31 +2,37 @@
 
 from __future__ import annotations
 
-import re
-
 from sanic import Blueprint, Request
 from sanic.response import redirect
 
 from bot.review_app.rendering import render
 from bot.review_app.security import (
     LOGIN_CSRF_COOKIE,
+    LOGIN_TOKEN_LIFETIME,
     SESSION_COOKIE,
+    client_address,
     new_login_token,
     safe_next,
     same_token,
     set_cookie,
+    valid_login_token,
 )
 from bot.staff import SESSION_LIFETIME, TooManyAttempts
 
 bp = Blueprint("auth")
-LOGIN_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # what new_login_token() makes
+# What the login page may say: fixed texts, chosen by code, never words from a request.
+LOGIN_ERRORS = {
+    "expired": "Your login form expired; please try again.",
+    "wrong": "Wrong user name or password.",
+}
 
 
 def _login_token(request: Request) -> str:
     """The browser's login token while it lives: another /login (a second tab, or the
     /favicon.ico request browsers send, redirected here) must not void the form on screen."""
-    current = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
-    return current if LOGIN_TOKEN.fullmatch(current) else new_login_token()
+    secret = request.app.ctx.settings.login_secret
+    current = request.cookies.get(LOGIN_CSRF_COOKIE)
+    return current if valid_login_token(secret, current) else new_login_token(secret)
 
 
 def _login_page(request: Request, error: str | None = None, status: int = 200):
@@ -35,8 +41,14 @@ def _login_page(request: Request, error: str | None = None, status: int = 200):
     response = render(
         request, "login.html", status=status, error=error, login_token=token, next=safe_next(wanted)
     )
-    set_cookie(response, LOGIN_CSRF_COOKIE, token, request.app.ctx.settings.secure_cookies, 600)
+    secure = request.app.ctx.settings.secure_cookies
+    set_cookie(response, LOGIN_CSRF_COOKIE, token, secure, LOGIN_TOKEN_LIFETIME)
     return response
+
+
+def _wait_message(seconds: int) -> str:
+    wait = f"{seconds} seconds" if seconds < 120 else f"{-(-seconds // 60)} minutes"
+    return f"Too many failed logins from here. Wait {wait} and try again."
 
 
 @bp.get("/login")
@@ -48,20 +60,22 @@ async def login_form(request: Request):
 
 @bp.post("/login")
 async def login(request: Request):
-    form = request.form
-    if not same_token(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("login_token")):
-        return _login_page(request, "Your login form expired; please try again.", status=403)
-    ip = request.remote_addr or request.ip or "unknown"
+    form, ctx = request.form, request.app.ctx
+    given = form.get("login_token")
+    if not (
+        same_token(request.cookies.get(LOGIN_CSRF_COOKIE), given)
+        and valid_login_token(ctx.settings.login_secret, given)
+    ):
+        return _login_page(request, LOGIN_ERRORS["expired"], status=403)
+    ip = client_address(request, ctx.trusted_proxies)
     try:
-        session = request.app.ctx.staff.log_in(
-            form.get("username") or "", form.get("password") or "", ip
-        )
-    except TooManyAttempts:
-        return _login_page(
-            request, "Too many failed logins. Wait 15 minutes and try again.", status=429
-        )
+        session = ctx.staff.log_in(form.get("username") or "", form.get("password") or "", ip)
+    except TooManyAttempts as refused:
+        response = _login_page(request, _wait_message(refused.retry_after), status=429)
+        response.headers["Retry-After"] = str(refused.retry_after)
+        return response
     if session is None:
-        return _login_page(request, "Wrong user name or password.", status=401)
+        return _login_page(request, LOGIN_ERRORS["wrong"], status=401)
     response = redirect(safe_next(form.get("next")))
     set_cookie(
         response,

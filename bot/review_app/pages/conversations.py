@@ -10,10 +10,22 @@ from sanic.exceptions import NotFound
 from sanic.response import redirect
 
 from bot.conversation_index import ANSWERED_BY, ConversationFilter, channels, find_conversations
-from bot.review import ReviewError
+from bot.review import NotAllowed, ReviewError
 from bot.review_app.rendering import page_url, render
 
 bp = Blueprint("conversations")
+# The alerts a conversation page shows after a refused change, by the code in its URL: a
+# fixed text per code, so a link cannot make the page say anything else.
+ERRORS = {
+    "unknown_intent": "That is not an intent of the domain; choose one from the list.",
+    "wrong_conversation": "That message belongs to another conversation.",
+    "unknown_action": "Unknown action.",
+    "missing_tag": "Type a tag first.",
+    "long_tag": "Tags are at most 64 characters.",
+    "missing_note": "Type a note first.",
+    "not_your_tag": "Only whoever added a tag, or an admin, may remove it.",
+    "invalid": "That change could not be stored.",
+}
 # Beyond this the page's offset no longer fits the database's integers (a 500, not a page).
 MAX_PAGE = 100_000
 
@@ -111,22 +123,28 @@ def _conversation_or_404(request: Request, conversation_id: str | None):
     return conversation
 
 
-@bp.get("/conversation")
-async def conversation_page(request: Request):
+def _page(request: Request, conversation: Any, error: str | None = None, status: int = 200):
     ctx = request.app.ctx
-    conversation = _conversation_or_404(request, request.args.get("id"))
     return render(
         request,
         "conversation.html",
+        status=status,
         conversation=conversation,
         message_reviews=ctx.reviews.message_reviews(conversation.id),
         review=ctx.reviews.conversation_review(conversation.id),
         intents=ctx.intents,
-        error=request.args.get("error"),
+        error=ERRORS.get(error or ""),
     )
 
 
+@bp.get("/conversation")
+async def conversation_page(request: Request):
+    conversation = _conversation_or_404(request, request.args.get("id"))
+    return _page(request, conversation, request.args.get("error"))
+
+
 def _back(conversation_id: str, error: str | None = None, anchor: str = ""):
+    """Back to the conversation, with an error code (a key of ERRORS) when refused."""
     return redirect(page_url("/conversation", {"id": conversation_id, "error": error}) + anchor)
 
 
@@ -155,13 +173,13 @@ async def review_message(request: Request):
     elif action == "unapprove":
         changes["answer_approved"] = False
     elif action != "confirm":
-        return _back(conversation.id, "Unknown action.")
+        return _back(conversation.id, "unknown_action")
     try:
         ctx.reviews.review_message(
             event_id, conversation.id, request.ctx.session.member.username, **changes
         )
     except ReviewError as error:
-        return _back(conversation.id, str(error))
+        return _back(conversation.id, error.code if error.code in ERRORS else "invalid")
     return _back(conversation.id, anchor=f"#m{event_id}")
 
 
@@ -180,11 +198,16 @@ async def review_conversation(request: Request):
         elif form.get("action") == "tag":
             ctx.reviews.add_tag(conversation.id, form.get("tag") or "", who)
         elif form.get("action") == "untag":
-            ctx.reviews.remove_tag(conversation.id, form.get("tag") or "")
+            member = request.ctx.session.member
+            ctx.reviews.remove_tag(
+                conversation.id, form.get("tag") or "", by=who, admin=member.is_admin
+            )
         elif form.get("action") == "note":
             ctx.reviews.add_note(conversation.id, (form.get("note") or "")[:5000], who)
         else:
-            return _back(conversation.id, "Unknown action.")
+            return _back(conversation.id, "unknown_action")
+    except NotAllowed as refused:
+        return _page(request, conversation, refused.code, status=403)
     except ReviewError as error:
-        return _back(conversation.id, str(error))
+        return _back(conversation.id, error.code if error.code in ERRORS else "invalid")
     return _back(conversation.id)

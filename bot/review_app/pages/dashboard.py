@@ -28,6 +28,7 @@ bp = Blueprint("dashboard")
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
+EARLIEST = dt.date(1970, 1, 1)  # before any logged conversation; timestamps stay positive
 ACCENT, WARN, OK, BAD = "#3b5bdb", "#b7791f", "#1a7f4b", "#c0392b"
 _drawing = threading.Lock()
 
@@ -44,10 +45,15 @@ def _date(value: str, name: str) -> dt.date:
 
 
 def parse_range(args: Any, today: dt.date) -> tuple[dt.date, dt.date]:
-    """The query's `since`/`until` (both included); the last 30 days by default."""
+    """The query's `since`/`until` (both included); the last 30 days by default. Dates far
+    from today are refused: year 1 or 9999 would overflow the day arithmetic (a 500)."""
+    latest = today + dt.timedelta(days=MAX_DAYS)
     until = _date(args.get("until"), "To") if args.get("until") else today
-    default_since = until - dt.timedelta(days=DEFAULT_DAYS - 1)
-    since = _date(args.get("since"), "From") if args.get("since") else default_since
+    since = _date(args.get("since"), "From") if args.get("since") else None
+    for day in (since, until):
+        if day is not None and not EARLIEST <= day <= latest:
+            raise RangeError(f"Choose dates from {EARLIEST} to {latest}.")
+    since = since or until - dt.timedelta(days=DEFAULT_DAYS - 1)
     if since > until:
         raise RangeError("From must not be after To.")
     if (until - since).days >= MAX_DAYS:

@@ -13,8 +13,10 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 
 from bot.rasa_api import resume_conversation
+from bot.records import TAKEN, Handoff
 from bot.review_app.rendering import render
 from bot.review_app.threads import in_thread
+from bot.staff import StaffMember
 
 bp = Blueprint("handoffs")
 QUEUE_LIMIT = 200  # requests shown; the page says how many more there are
@@ -61,6 +63,17 @@ async def take(request: Request):
     return redirect("/handoffs?done=taken")
 
 
+def held_by_someone_else(requests: list[Handoff], member: StaffMember) -> str | None:
+    """Who holds one of the conversation's requests, when it is not `member` and `member`
+    is no admin: a reviewer must not end a colleague's conversation with a customer. A
+    request nobody has taken may be given back by anyone."""
+    if member.is_admin:
+        return None
+    holders = {r.taken_by for r in requests if r.status == TAKEN and r.taken_by}
+    others = sorted(holders - {member.username})
+    return others[0] if others else None
+
+
 def _unreachable(rasa_url: str, error: Exception) -> str:
     if isinstance(error, urllib.error.HTTPError):
         why = f"it answered HTTP {error.code}"
@@ -78,8 +91,16 @@ async def release(request: Request):
     ctx = request.app.ctx
     conversation_id = request.form.get("conversation_id") or ""
     waiting = await in_thread(ctx.records.open_handoffs)
-    if not any(handoff.conversation_id == conversation_id for handoff in waiting):
+    requests = [handoff for handoff in waiting if handoff.conversation_id == conversation_id]
+    if not requests:
         return await _show(request, "That conversation has no open handoff request.", status=409)
+    holder = held_by_someone_else(requests, request.ctx.session.member)
+    if holder is not None:
+        return await _show(
+            request,
+            f"{holder} has taken this conversation: only they or an admin may give it back.",
+            status=403,
+        )
     settings = ctx.settings
     try:
         await in_thread(
