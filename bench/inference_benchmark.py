@@ -1,6 +1,6 @@
 """Classifier inference on the CPU: float32 vs dynamic int8, side by side on the same models.
 
-For each of 5 stratified folds of data/nlu.yml (the folds of intent_benchmark.py), our
+For each of 5 stratified folds of the NLU data in data/nlu/ (the folds of intent_benchmark.py), our
 pipeline (config.yml) is trained once on the other four folds; its classifier is then loaded
 from the model archive as float32, as the int8 copy with one scale per output channel that
 `cpu_quantization` serves, and as plain per-tensor int8, and all three classify the held-out
@@ -140,7 +140,7 @@ def main() -> None:
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
     from rasa.shared.nlu.training_data.loading import load_data
 
-    data = load_data(str(ROOT / "data" / "nlu.yml"))
+    data = load_data(str(ROOT / "data" / "nlu"))
     per_fold: list[dict] = []
     latency: dict[str, dict] = {}
     for fold, (train, test) in enumerate(folds(data, args.folds, args.seed)):

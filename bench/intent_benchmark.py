@@ -1,6 +1,6 @@
 """Our BERT pipeline vs Rasa's default DIET pipeline, side by side on the same folds.
 
-For each of 5 stratified folds of data/nlu.yml, both pipelines are trained on the other
+For each of 5 stratified folds of the NLU data in data/nlu/, both pipelines are trained on the other
 four folds (`rasa.model_training.train_nlu`, as `rasa train nlu` does) and parse the held-out
 fold one message at a time through the loaded model (`Agent.load(...).processor`, as the Rasa
 server does). Reported per pipeline: intent accuracy and macro-F1 over all folds, training
@@ -131,7 +131,7 @@ async def main() -> None:
         "--only-folds", type=int, default=None, help="evaluate just the first N of the folds"
     )
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--data", type=Path, default=ROOT / "data" / "nlu.yml")
+    parser.add_argument("--data", type=Path, default=ROOT / "data" / "nlu")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "intent.json")
     args = parser.parse_args()
 
