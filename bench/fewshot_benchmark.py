@@ -210,6 +210,21 @@ def plot(results: dict) -> None:
     figure.savefig(PLOT, dpi=120)
 
 
+def markdown_table(results: dict) -> str:
+    """The summary as the table in docs/benchmarks.md."""
+    lines = [
+        "| pipeline | k per intent | seeds | accuracy (mean ± sd) | macro-F1 | train s (mean) |",
+        "| --- | ---: | --- | ---: | ---: | ---: |",
+    ]
+    for row in results["summary"]:
+        lines.append(
+            f"| {row['pipeline']} | {row['k']} | {', '.join(map(str, row['seeds']))} | "
+            f"{100 * row['accuracy_mean']:.1f} ± {100 * row['accuracy_std']:.1f} % | "
+            f"{row['macro_f1_mean']:.3f} | {row['train_seconds_mean']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--k", nargs="+", default=["5", "10", "20", "full"])
@@ -245,6 +260,7 @@ async def main() -> None:
     results["summary"] = summary(results["cells"])
     save_results(results)
     plot(results)
+    print(markdown_table(results))
     for row in results["summary"]:
         print(
             f"{row['pipeline']:6} k={row['k']:>4}  acc {100 * row['accuracy_mean']:.1f} "
