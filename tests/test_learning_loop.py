@@ -161,7 +161,9 @@ def test_review_export_is_valid_masked_and_idempotent(bot, databases, talked, tm
     assert {name: path.read_text() for name, path in outputs.items()} == written
 
     # Hand-written data is never overwritten.
-    refused = shopdesk("export", f"--nlu={PROJECT_ROOT / 'data' / 'nlu.yml'}", env=env, check=False)
+    refused = shopdesk(
+        "export", f"--nlu={PROJECT_ROOT / 'data' / 'nlu' / 'orders.yml'}", env=env, check=False
+    )
     assert refused.returncode != 0 and "hand-written" in refused.stderr
 
 
