@@ -6,10 +6,10 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import hand_off
+from actions.ownership import ORDER_EMAIL, check_ownership, needs_email, say_refusal
 from actions.shared import resources
 from bot.faq import FaqRenderError
 from bot.records import NOTHING_FOUND, REPEATED_FALLBACK
@@ -82,9 +82,13 @@ class ActionAnswer(Action):
                 text=shared.faq.asks[missing], answer_source={"kind": "ask", "slot": missing}
             )
             return []
-        order = None
+        order, events = None, []
         if "order_number" in answer.requires:
-            order = shared.orders.find(str(slots["order_number"]))
+            # Nothing about an order before the customer showed it is theirs.
+            ownership = check_ownership(tracker, str(slots["order_number"]))
+            if ownership.order is None:
+                return say_refusal(dispatcher, tracker, ownership)
+            order, events = ownership.order, ownership.events
         try:
             text = shared.faq.render(answer, slots, order)
         except FaqRenderError as error:
@@ -94,9 +98,7 @@ class ActionAnswer(Action):
             text=text,
             answer_source={"kind": "template", "id": answer.source_id, "intent": intent},
         )
-        if "order_number" in answer.requires and order is None:
-            return [SlotSet("order_number", None)]  # ask again next time, not reuse a typo
-        return []
+        return events
 
 
 def retrieve_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
@@ -159,9 +161,58 @@ class ActionAskOrderNumber(Action):
         return []
 
 
+class ActionAskOrderEmail(Action):
+    """The order form's second question: the e-mail the order was placed with."""
+
+    def name(self) -> str:
+        return "action_ask_order_email"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(
+            text=resources().faq.asks[ORDER_EMAIL],
+            answer_source={"kind": "ask", "slot": ORDER_EMAIL},
+        )
+        return []
+
+
 class ValidateOrderForm(FormValidationAction):
+    """The order number, then (unless already shown) the order's e-mail address.
+
+    Neither is looked up here: whether they belong together is checked once, by
+    ActionAnswer, so the form behaves the same for orders that exist and ones that do not.
+    """
+
     def name(self) -> str:
         return "validate_order_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[str]:
+        number = tracker.get_slot("order_number")
+        if number and not needs_email(tracker, str(number)):
+            return [slot for slot in domain_slots if slot != ORDER_EMAIL]
+        return domain_slots
+
+    def validate_order_email(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> dict[str, Any]:
+        email = str(value or "").strip()
+        if 3 <= len(email) <= 254 and "@" in email.strip("@"):
+            return {ORDER_EMAIL: email}
+        dispatcher.utter_message(
+            text="That doesn't look like an e-mail address, like ana@example.org."
+        )
+        return {ORDER_EMAIL: None}
 
     def validate_order_number(
         self,

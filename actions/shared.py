@@ -9,6 +9,7 @@ import yaml
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.faq import FaqBook, FaqError
+from bot.order_lookups import LookupLimitsError, OrderLookups
 from bot.orders import OrderBook
 from bot.project import PROJECT_ROOT
 from bot.records import Records
@@ -22,6 +23,7 @@ class Resources:
     search: TranscriptSearch
     orders: OrderBook
     records: Records
+    lookups: OrderLookups
 
 
 @lru_cache(maxsize=1)
@@ -36,6 +38,14 @@ def resources() -> Resources:
             search=TranscriptSearch(PROJECT_ROOT / "data" / "transcripts"),
             orders=OrderBook(),
             records=Records(),
+            lookups=OrderLookups(),
         )
-    except (FaqError, TranscriptFileError, OSError, SQLAlchemyError, yaml.YAMLError) as error:
+    except (
+        FaqError,
+        LookupLimitsError,
+        TranscriptFileError,
+        OSError,
+        SQLAlchemyError,
+        yaml.YAMLError,
+    ) as error:
         raise ImportError(f"shopdesk actions cannot start: {error}") from error

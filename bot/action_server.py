@@ -57,6 +57,7 @@ ANSWER_SOURCES = (
     "feedback_thanks",
     "out_of_scope",
     "rephrase",
+    "order_check",
 )
 # Answers that mean no FAQ template fitted the message.
 FALLBACK_SOURCES = ("retrieval", "rephrase")

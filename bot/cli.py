@@ -27,6 +27,18 @@ def command_orders_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_orders_token(args: argparse.Namespace) -> int:
+    """Print a signed order token, as a shop's server mints one (bot/order_tokens.py)."""
+    from bot.order_tokens import OrderTokenError, mint
+
+    try:
+        print(mint(args.number, ttl_seconds=args.ttl))
+    except OrderTokenError as error:
+        print(f"shopdesk: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def command_handoff_list(args: argparse.Namespace) -> int:
     from bot.records import Records
 
@@ -206,6 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--count", type=int, default=200)
     init.add_argument("--if-missing", action="store_true", help="only when there is none")
     init.set_defaults(handler=command_orders_init)
+    token = orders_commands.add_parser(
+        "token",
+        help="mint a signed order token (as the shop's server does; $SHOPDESK_ORDER_TOKEN_SECRET)",
+    )
+    token.add_argument("number", help="the order number the token vouches for")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds it stays valid")
+    token.set_defaults(handler=command_orders_token)
 
     handoff = subcommands.add_parser("handoff", help="conversations handed to a person")
     handoff_commands = handoff.add_subparsers(dest="handoff_command", required=True)

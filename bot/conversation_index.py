@@ -2,14 +2,18 @@
 
 Rasa's `events` table keeps confidence, channel and answer sources inside a JSON column, which
 SQL cannot filter portably. `sync` copies what the filters need into two tables of ours, one
-row per customer message and one per conversation, reading only events it has not seen (the
-way Rasa X consumed the event stream). The review app calls it before each list it shows.
+row per customer message and one per conversation, reading only events it has not applied (the
+way Rasa X consumed the event stream; `bot/index_window.py` says how it knows which, so that
+an event committed late by another Rasa worker is never skipped). The review app calls it
+before each list it shows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,10 +32,19 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 
 from bot.conversations import EVENTS, FALLBACK_INTENT
 from bot.database import Base
+from bot.index_window import (
+    LAG_SECONDS,
+    Window,
+    can_close,
+    close_window,
+    ensure_state,
+    open_window,
+    read_window,
+    remember,
+)
 from bot.records import AnswerFeedback
 from bot.review import ConversationReviewRow
 
@@ -68,16 +81,8 @@ class ConversationIndexRow(Base):
     min_confidence = Column(Float)
 
 
-class IndexStateRow(Base):
-    __tablename__ = "index_state"
-
-    name = Column(String(64), primary_key=True)
-    last_event_id = Column(Integer, nullable=False)
-
-
 MESSAGES = MessageIndexRow.__table__
 CONVERSATIONS = ConversationIndexRow.__table__
-STATE = IndexStateRow.__table__
 REVIEWS = ConversationReviewRow.__table__
 FEEDBACK = AnswerFeedback.__table__
 
@@ -96,6 +101,8 @@ def _classifier_guess(parse: dict[str, Any]) -> tuple[str | None, float | None]:
 
 
 def _apply_user(connection: Connection, event_id: int, sender: str, data: dict) -> None:
+    if connection.scalar(select(MESSAGES.c.event_id).where(MESSAGES.c.event_id == event_id)):
+        return  # already indexed: applying twice would count the message twice
     parse = data.get("parse_data") or {}
     classifier_intent, confidence = _classifier_guess(parse)
     at = float(data.get("timestamp") or 0.0)
@@ -142,6 +149,7 @@ def _apply_user(connection: Connection, event_id: int, sender: str, data: dict) 
         .where(CONVERSATIONS.c.conversation_id == sender)
         .values(
             channel=row.channel or channel,
+            started_at=min(row.started_at, at),  # a late commit may be an earlier message
             ended_at=max(row.ended_at, at),
             user_messages=row.user_messages + 1,
             fallbacks=row.fallbacks + fallback,
@@ -180,44 +188,60 @@ def _apply_bot(connection: Connection, event_id: int, sender: str, data: dict) -
     )
 
 
-def sync(engine: Engine) -> int:
-    """Index the events logged since the last call; returns how many were read."""
+APPLIED_TYPES = ("user", "bot")  # the events the index reads; others change nothing
+
+
+def _unapplied_ids(connection: Connection, window: Window) -> list[int]:
+    """Up to SYNC_BATCH ids of events above the watermark not yet applied, oldest first."""
+    candidates = connection.scalars(
+        select(EVENTS.c.id)
+        .where(EVENTS.c.id > window.watermark, EVENTS.c.type_name.in_(APPLIED_TYPES))
+        .order_by(EVENTS.c.id)
+        .limit(SYNC_BATCH + len(window.seen))  # at most len(seen) of them are skipped
+    )
+    return [event_id for event_id in candidates if event_id not in window.seen][:SYNC_BATCH]
+
+
+def _unapplied(connection: Connection, window: Window) -> list[tuple]:
+    """Those events themselves: (id, sender, type, data)."""
+    wanted = _unapplied_ids(connection, window)
+    rows: list[tuple] = []
+    for start in range(0, len(wanted), 500):
+        rows += connection.execute(
+            select(EVENTS.c.id, EVENTS.c.sender_id, EVENTS.c.type_name, EVENTS.c.data).where(
+                EVENTS.c.id.in_(wanted[start : start + 500])
+            )
+        ).all()
+    return sorted(rows, key=lambda row: row[0])
+
+
+def sync(engine: Engine, lag: float = LAG_SECONDS, clock: Callable[[], float] = time.time) -> int:
+    """Index the events logged since the last call, including any that another Rasa worker
+    committed late below ones already indexed; returns how many were applied. `lag` and
+    `clock` are the window's (bot.index_window)."""
     if not inspect(engine).has_table(EVENTS.name):
         return 0
-    read = 0
+    ensure_state(engine)
+    with engine.connect() as connection:  # most calls find nothing to do: then write nothing
+        window = read_window(connection)
+        if not _unapplied_ids(connection, window) and not can_close(window, clock(), lag):
+            return 0
+    applied = 0
     while True:
-        try:
-            with engine.begin() as connection:
-                last = connection.scalar(
-                    select(STATE.c.last_event_id).where(STATE.c.name == "events")
-                )
-                rows = connection.execute(
-                    select(EVENTS.c.id, EVENTS.c.sender_id, EVENTS.c.type_name, EVENTS.c.data)
-                    .where(EVENTS.c.id > (last or 0))
-                    .order_by(EVENTS.c.id)
-                    .limit(SYNC_BATCH)
-                ).all()
-                if not rows:
-                    return read
-                for event_id, sender, type_name, data in rows:
-                    if type_name == "user":
-                        _apply_user(connection, event_id, sender, json.loads(data))
-                    elif type_name == "bot":
-                        _apply_bot(connection, event_id, sender, json.loads(data))
-                new_last = rows[-1][0]
-                if last is None:
-                    connection.execute(STATE.insert().values(name="events", last_event_id=new_last))
+        with engine.begin() as connection:
+            window = open_window(connection)  # waits for another worker's sync to finish
+            started = clock()
+            rows = _unapplied(connection, window)
+            if not rows:
+                close_window(connection, window, started, lag)
+                return applied
+            for event_id, sender, type_name, data in rows:
+                if type_name == "user":
+                    _apply_user(connection, event_id, sender, json.loads(data))
                 else:
-                    moved = connection.execute(
-                        update(STATE)
-                        .where(STATE.c.name == "events", STATE.c.last_event_id == last)
-                        .values(last_event_id=new_last)
-                    )
-                    if moved.rowcount != 1:
-                        raise IntegrityError("index_state", None, Exception("concurrent sync"))
-                read += len(rows)
-        except IntegrityError:
-            return read  # another worker indexed the same events a moment ago
+                    _apply_bot(connection, event_id, sender, json.loads(data))
+            remember(connection, [row[0] for row in rows], clock())
+            applied += len(rows)
 
 
 @dataclass(frozen=True)

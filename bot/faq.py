@@ -19,6 +19,11 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from bot.orders import CANCELLED, DELIVERED, DISPATCHED, PROCESSING, RETURNED, OrderView
 
+# What the bot says instead of an order answer when the customer could not show the order is
+# theirs (`order_checks:` in data/faq.yml), and what it asks for to check (`asks:`).
+ORDER_CHECKS = ("not_matched", "too_many_tries")
+ORDER_CHECK_ASKS = ("order_number", "order_email")
+
 # Intents the dialogue answers without a template: chit-chat and the way to a person.
 NOT_TEMPLATED = {
     "greet",
@@ -101,6 +106,30 @@ def example_orders() -> list[OrderView | None]:
     return orders
 
 
+def _order_checks(
+    raw: Any, environment: SandboxedEnvironment, faq_path: Path
+) -> dict[str, jinja2.Template]:
+    """The `order_checks:` texts, compiled; FaqError naming the entry when one is unfit."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise FaqError(f"{faq_path}: order_checks: expected a mapping of texts")
+    checks = {}
+    for name, text in raw.items():
+        if name not in ORDER_CHECKS or not isinstance(text, str):
+            raise FaqError(
+                f"{faq_path}: order_checks.{name}: expected one of {', '.join(ORDER_CHECKS)}"
+                " with a text"
+            )
+        try:
+            checks[name] = environment.from_string(text)
+        except jinja2.TemplateSyntaxError as error:
+            raise FaqError(
+                f"{faq_path}: order_checks.{name}: line {error.lineno}: {error.message}"
+            ) from error
+    return checks
+
+
 class FaqBook:
     """The checked answer templates, ready to render."""
 
@@ -110,11 +139,13 @@ class FaqBook:
         asks: dict[str, str],
         store: dict[str, Any],
         handoff: jinja2.Template,
+        order_checks: dict[str, jinja2.Template] | None = None,
     ) -> None:
         self.answers = answers
         self.asks = asks
         self.store = store
         self.handoff = handoff
+        self.order_checks = order_checks or {}
 
     @classmethod
     def load(cls, faq_path: Path, store_path: Path, intents: list[str]) -> FaqBook:
@@ -152,9 +183,34 @@ class FaqBook:
             handoff = environment.from_string(raw["handoff"])
         except jinja2.TemplateSyntaxError as error:
             raise FaqError(f"{faq_path}: handoff: line {error.lineno}: {error.message}") from error
-        book = cls(answers, asks, store, handoff)
+        order_checks = _order_checks(raw.get("order_checks"), environment, faq_path)
+        book = cls(answers, asks, store, handoff, order_checks)
         book._check_every_template_renders(faq_path)
+        book._check_order_checks(faq_path)
         return book
+
+    def _check_order_checks(self, faq_path: Path) -> None:
+        """Order answers need the texts of the ownership check, and they must render."""
+        if not any("order_number" in answer.requires for answer in self.answers.values()):
+            return
+        asks = self.asks if isinstance(self.asks, dict) else {}
+        for slot in ORDER_CHECK_ASKS:
+            if not isinstance(asks.get(slot), str):
+                raise FaqError(f"{faq_path}: order answers need an 'asks.{slot}' text")
+        for name in ORDER_CHECKS:
+            if name not in self.order_checks:
+                raise FaqError(f"{faq_path}: order answers need an 'order_checks.{name}' text")
+            try:
+                self.order_check_text(name, {"order_number": "123456"})
+            except jinja2.TemplateError as error:
+                raise FaqError(f"{faq_path}: order_checks.{name}: {error}") from error
+
+    def order_check_text(self, name: str, slots: dict[str, Any], wait_minutes: int = 15) -> str:
+        """One of the ownership check's texts (`ORDER_CHECKS`), filled in."""
+        text = self.order_checks[name].render(
+            store=self.store, slots=slots, wait_minutes=wait_minutes
+        )
+        return " ".join(text.split())
 
     def _check_every_template_renders(self, faq_path: Path) -> None:
         try:

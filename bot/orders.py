@@ -7,6 +7,7 @@ with these tables; the demo creates a SQLite file of sample orders (`create_samp
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import os
 import random
 from dataclasses import dataclass
@@ -113,6 +114,17 @@ def orders_db_url() -> str:
     return os.environ.get("SHOPDESK_ORDERS_DB_URL", DEFAULT_ORDERS_DB_URL)
 
 
+def normalised_email(value: object) -> str:
+    """An e-mail address as compared: trimmed and case-folded ("" for anything else)."""
+    return value.strip().casefold() if isinstance(value, str) else ""
+
+
+def same_email(given: object, on_order: object) -> bool:
+    """Whether the customer's e-mail is the order's, compared in constant time."""
+    given, on_order = normalised_email(given), normalised_email(on_order)
+    return bool(given and on_order) and hmac.compare_digest(given.encode(), on_order.encode())
+
+
 class OrderBook:
     """Looks orders up; every call uses its own short session."""
 
@@ -123,6 +135,18 @@ class OrderBook:
         with Session(self.engine) as session:
             order = session.get(Order, str(number), options=[selectinload(Order.items)])
             return OrderView.of(order) if order else None
+
+    def find_owned(self, number: str, email: str) -> OrderView | None:
+        """The order, only when `email` is the one it was placed with.
+
+        None both for an unknown number and for a wrong e-mail: the caller cannot tell them
+        apart, so neither can the customer it answers.
+        """
+        with Session(self.engine) as session:
+            order = session.get(Order, str(number), options=[selectinload(Order.items)])
+            on_order = order.customer_email if order is not None else ""
+            matches = same_email(email, on_order)
+            return OrderView.of(order) if order is not None and matches else None
 
 
 # ----------------------------------------------------------------------------- sample data
@@ -155,6 +179,14 @@ SAMPLE_ORDERS = {
     "538214": DELIVERED,
     "338920": RETURNED,
     "447129": CANCELLED,
+}
+# ... and the e-mail addresses they were placed with, which customers give to see them.
+SAMPLE_ORDER_EMAILS = {
+    "482913": "anna.berg@example.org",
+    "604731": "jonas.weber@example.org",
+    "538214": "sofia.rossi@example.org",
+    "338920": "liam.walsh@example.org",
+    "447129": "marta.nowak@example.org",
 }
 
 
@@ -218,8 +250,9 @@ def create_sample_orders(url: str | None = None, count: int = 200, seed: int = 2
     numbers = dict(SAMPLE_ORDERS)
     while len(numbers) < count:
         numbers.setdefault(str(rng.randint(100000, 999999)), rng.choice(statuses))
+    orders = [_sample_order(number, status, today, rng) for number, status in numbers.items()]
+    for order in orders:
+        order.customer_email = SAMPLE_ORDER_EMAILS.get(order.number, order.customer_email)
     with Session(engine) as session, session.begin():
-        session.add_all(
-            _sample_order(number, status, today, rng) for number, status in numbers.items()
-        )
+        session.add_all(orders)
     return len(numbers)

@@ -99,7 +99,8 @@ def credentials_for_environment(
         if missing:
             raise RuntimeError(f"{key}: set {', '.join(missing)} too, or none of its variables.")
         present.update({f: environ[v] for f, v in optional.items() if environ.get(v)})
-        credentials[key] = present
+        # Settings written in credentials.yml (e.g. Messenger's `rate_limit`) are kept.
+        credentials[key] = {**(credentials.get(key) or {}), **present}
     path = project_dir / ".rasa" / f"credentials-{port}.yml"
     path.parent.mkdir(exist_ok=True)
     path.write_text(yaml.safe_dump(credentials, sort_keys=False))

@@ -19,7 +19,7 @@ error: shopdesk's action server would refuse every call with 401. Unset, develop
 (`.shopdesk/secrets.env`, as the action server reads it) fills in the endpoints file's
 `${SHOPDESK_ACTION_SERVER_TOKEN}`.
 
-It also changes two things Rasa has no setting for, before Rasa starts:
+It also changes three things Rasa has no setting for, before Rasa starts:
 
 - database errors are not hidden behind Rasa's in-memory fallback
   (`install_strict_tracker_store`), so a message that could not be stored is refused (503);
@@ -28,7 +28,12 @@ It also changes two things Rasa has no setting for, before Rasa starts:
   never comes. Here (`ShopdeskRemoteAction`) the customer gets
   `utter_temporarily_unavailable` (domain.yml), and the next message reaches the action
   server again once it is back. The same class checks the action server's answers against
-  a schema compiled once, where Rasa recompiles it for every answer.
+  a schema compiled once, where Rasa recompiles it for every answer;
+- `/intent{...}` messages from public channels are text (`takes_intent_message`): Rasa's
+  RegexMessageHandler would otherwise let a customer set any intent and entities (say,
+  `/track_order{"order_number": "538214"}`), skipping the classifier. It still reads the
+  payload of a button the bot sent in that conversation, `/session_start` and `/restart`,
+  and anything from the HTTP API (which needs the token); `trigger_intent` never parses.
 """
 
 from __future__ import annotations
@@ -128,6 +133,110 @@ def install_strict_tracker_store() -> None:
     from rasa.core.agent import Agent
 
     Agent._create_tracker_store = staticmethod(_tracker_store_without_memory_fallback)
+
+
+# ------------------------------------------- `/intent{...}` from customers is text
+
+# The Rasa release the patch below was written against (rasa/core/processor.py).
+PATCHED_RASA = "3.6."
+# Rasa's own conversation controls, which channels send for the customer (Telegram's
+# /restart) and clients may send when a chat opens; they carry no entities.
+CONTROL_MESSAGES = frozenset({"/session_start", "/restart"})
+BUTTON_KEYS = ("buttons", "quick_replies")
+
+
+def offered_payloads(tracker: Any) -> set[str]:
+    """The payloads of every button the bot sent in this conversation (as Rasa keeps it)."""
+    from rasa.shared.core.events import BotUttered
+
+    payloads = set()
+    for event in getattr(tracker, "events", None) or ():
+        if not isinstance(event, BotUttered):
+            continue
+        for key in BUTTON_KEYS:
+            for button in event.data.get(key) or ():
+                payload = button.get("payload") if isinstance(button, dict) else None
+                if isinstance(payload, str):
+                    payloads.add(payload.strip())
+    return payloads
+
+
+def takes_intent_message(message: Any, tracker: Any) -> bool:
+    """May Rasa's RegexMessageHandler read this message's `/intent{entities}` text?
+
+    Yes for the HTTP API (no input channel: it needs the token), for Rasa's own controls,
+    and for exactly the payload of a button the bot sent in this conversation. A customer
+    who types `/track_order{"order_number": "538214"}` on a public channel is not
+    answering a button: the text is classified like any other.
+    """
+    text = (message.text or "").strip()
+    if not text.startswith("/") or message.input_channel is None:
+        return True
+    return text in CONTROL_MESSAGES or text in offered_payloads(tracker)
+
+
+def _parse_intent_messages_only_when_offered(
+    self: Any, message: Any, tracker: Any, only_output_properties: bool = True
+) -> dict[str, Any]:
+    """`MessageProcessor._parse_message_with_graph`, stopping before RegexMessageHandler
+    when the message may not be read as an intent (`takes_intent_message`)."""
+    from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
+    from rasa.nlu.classifiers.regex_message_handler import RegexMessageHandler
+
+    if takes_intent_message(message, tracker):
+        return _rasa_parse_message_with_graph(self, message, tracker, only_output_properties)
+    handler = self.model_metadata.predict_schema.nodes.get(self.model_metadata.nlu_target)
+    if handler is None or handler.uses is not RegexMessageHandler:
+        # Not the graph this was written for: refuse the message rather than obey it.
+        raise RasaException(f"{self.model_metadata.nlu_target!r} is not RegexMessageHandler")
+    before_handler = handler.needs["messages"]  # the NLU pipeline's last component
+    results = self.graph_runner.run(
+        inputs={PLACEHOLDER_MESSAGE: [message], PLACEHOLDER_TRACKER: tracker},
+        targets=[before_handler],
+    )
+    parse_data: dict[str, Any] = {
+        "text": "",
+        "intent": {"name": None, "confidence": 0.0},
+        "entities": [],
+    }
+    parse_data.update(
+        results[before_handler][0].as_dict(only_output_properties=only_output_properties)
+    )
+    return parse_data
+
+
+_rasa_parse_message_with_graph: Any = None
+
+
+def install_intent_messages_only_from_buttons() -> None:
+    """Replace MessageProcessor._parse_message_with_graph (see `takes_intent_message`).
+
+    Checked first: on another Rasa release, or if the method's parameters changed, the
+    server does not start (StartupError) instead of running an unchecked patch.
+    """
+    import inspect
+
+    import rasa
+    from rasa.core.processor import MessageProcessor
+
+    global _rasa_parse_message_with_graph
+    original = MessageProcessor._parse_message_with_graph
+    if original is _parse_intent_messages_only_when_offered:
+        return
+    parameters = list(inspect.signature(original).parameters)
+    if not rasa.__version__.startswith(PATCHED_RASA) or parameters != [
+        "self",
+        "message",
+        "tracker",
+        "only_output_properties",
+    ]:
+        raise StartupError(
+            f"bot/rasa_server.py patches Rasa {PATCHED_RASA}x's "
+            f"MessageProcessor._parse_message_with_graph; this is Rasa {rasa.__version__} "
+            f"with parameters {parameters}: check the patch against it first."
+        )
+    _rasa_parse_message_with_graph = original
+    MessageProcessor._parse_message_with_graph = _parse_intent_messages_only_when_offered
 
 
 def option(argv: list[str], name: str) -> str | None:
@@ -264,6 +373,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         preflight(argv)
+    except StartupError as error:
+        print(f"shopdesk: the Rasa server cannot start: {error}", file=sys.stderr)
+        return 2
+    try:
+        install_intent_messages_only_from_buttons()
     except StartupError as error:
         print(f"shopdesk: the Rasa server cannot start: {error}", file=sys.stderr)
         return 2

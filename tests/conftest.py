@@ -246,6 +246,9 @@ class Bot:
 
 
 MESSENGER_APP_SECRET = "test-app-secret-0b7f"
+# The `bot` fixture's one trusted reverse proxy (SHOPDESK_TRUSTED_PROXIES): tests connect from
+# it (any 127.0.0.x reaches loopback) to show X-Forwarded-For believed from it alone.
+TRUSTED_TEST_PROXY = "127.0.0.9"
 
 
 class FakeGraphApi:
@@ -301,6 +304,10 @@ def served_model_arguments() -> list[str]:
     return ["--model", model] if model else []
 
 
+# The shop's secret for signed order tokens (bot/order_tokens.py) in the live bot.
+ORDER_TOKEN_TEST_SECRET = "order-tokens-of-the-test-shop"
+
+
 @pytest.fixture(scope="session")
 def bot(databases, fake_graph_api) -> Iterator[Bot]:
     from bot.access import RASA_TOKEN, read_secret
@@ -329,7 +336,14 @@ def bot(databases, fake_graph_api) -> Iterator[Bot]:
             *served_model_arguments(),
         ],
         cwd=PROJECT_ROOT,
-        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false", **databases, **messenger},
+        env={
+            **os.environ,
+            "RASA_TELEMETRY_ENABLED": "false",
+            **databases,
+            **messenger,
+            "SHOPDESK_TRUSTED_PROXIES": TRUSTED_TEST_PROXY,
+            "SHOPDESK_ORDER_TOKEN_SECRET": ORDER_TOKEN_TEST_SECRET,
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -383,3 +397,88 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+# ------------------------------------------------------------- PostgreSQL on its own
+
+
+@pytest.fixture(scope="session")
+def local_postgres(tmp_path_factory) -> Iterator:
+    """A PostgreSQL server of this machine's package on loopback, in a temporary folder
+    (bot/local_services.py, as the production tests start theirs), for tests that need real
+    concurrent transactions. Each test makes its own database on it (`postgres_database`)."""
+    import secrets
+    import shutil
+    import tempfile
+
+    from bot.local_services import LocalPostgres
+
+    folder = Path(tempfile.mkdtemp(prefix="shopdesk-postgres-"))
+    folder.chmod(0o755)  # PostgreSQL runs as its own user and must reach its folder
+    server = LocalPostgres(folder / "postgres", free_port(), secrets.token_urlsafe(16))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture()
+def postgres_database(local_postgres) -> Iterator[str]:
+    """The URL of a new, empty database on `local_postgres`, dropped after the test."""
+    import secrets
+
+    from sqlalchemy import create_engine, text
+
+    name = f"test_{secrets.token_hex(6)}"
+    admin = create_engine(local_postgres.url, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield local_postgres.url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+class ServedInThread:
+    """A Sanic app on a real loopback port, served from a thread of this process, so that a
+    test can hold the app's blocking calls (monkeypatched) while it sends other requests.
+    Use a fresh app: one served by sanic-testing's client replays its last request on start."""
+
+    def __init__(self, app) -> None:
+        import threading
+
+        self.app = app
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.started = threading.Event()
+        self.loop = None
+        app.after_server_start(self._started)
+        self.thread = threading.Thread(
+            target=app.run,
+            kwargs={
+                "host": "127.0.0.1",
+                "port": self.port,
+                "access_log": False,
+                "debug": False,
+                "auto_reload": False,
+                "register_sys_signals": False,  # not the main thread
+            },
+            daemon=True,
+        )
+
+    async def _started(self, _app, loop) -> None:
+        self.loop = loop
+        self.started.set()
+
+    def __enter__(self) -> ServedInThread:
+        self.thread.start()
+        assert self.started.wait(60), "the app did not start"
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.loop.call_soon_threadsafe(self.app.stop)
+        self.thread.join(60)

@@ -75,17 +75,24 @@ def test_template_answer_records_its_source(shared):
     assert events == []
 
 
+# The e-mail addresses of the sample orders (bot/orders.py): an order is told only to whoever
+# gives its e-mail (tests/test_order_ownership.py has the rest of that).
+ANNA = {"order_email": "anna.berg@example.org"}  # 482913
+JONAS = {"order_email": "jonas.weber@example.org"}  # 604731
+
+
 def test_order_answer_uses_the_orders_real_state(shared):
     from actions.answers import ActionAnswer
 
     shipped = shared.orders.find("482913")
     messages, _ = run(
         ActionAnswer(),
-        tracker("cancel 482913", "cancel_order", {"order_number": "482913"}),
+        tracker("cancel 482913", "cancel_order", {"order_number": "482913", **ANNA}),
     )
     assert "can't be cancelled" in messages[0]["text"] and shipped.carrier in messages[0]["text"]
     messages, _ = run(
-        ActionAnswer(), tracker("where is 604731", "track_order", {"order_number": "604731"})
+        ActionAnswer(),
+        tracker("where is 604731", "track_order", {"order_number": "604731", **JONAS}),
     )
     assert "being packed" in messages[0]["text"]
 
@@ -94,10 +101,16 @@ def test_unknown_order_number_is_helpful_and_forgotten(shared):
     from actions.answers import ActionAnswer
 
     messages, events = run(
-        ActionAnswer(), tracker("where is 000001", "track_order", {"order_number": "000001"})
+        ActionAnswer(),
+        tracker("where is 000001", "track_order", {"order_number": "000001", **ANNA}, sender="u"),
     )
-    assert "can't find an order with the number 000001" in messages[0]["text"]
-    assert events == [{"event": "slot", "timestamp": None, "name": "order_number", "value": None}]
+    # Helpful without saying whether the order exists: a wrong e-mail gets the same words.
+    assert "couldn't match that e-mail address to order 000001" in messages[0]["text"]
+    assert "confirmation e-mail" in messages[0]["text"]
+    assert events == [
+        {"event": "slot", "timestamp": None, "name": "order_number", "value": None},
+        {"event": "slot", "timestamp": None, "name": "order_email", "value": None},
+    ]
 
 
 def test_missing_order_number_is_asked_for(shared):
@@ -117,7 +130,7 @@ def test_answer_after_the_form_uses_the_question_that_opened_it(shared):
         {"event": "active_loop", "name": "order_form"},
         {"event": "action", "name": "action_listen"},
     ]
-    after = tracker("it's 604731", "nlu_fallback", {"order_number": "604731"}, history)
+    after = tracker("it's 604731", "nlu_fallback", {"order_number": "604731", **JONAS}, history)
     after.events += [
         {"event": "action", "name": "order_form"},
         {"event": "active_loop", "name": None},
@@ -259,9 +272,9 @@ def test_an_order_with_an_empty_field_goes_to_a_person_not_to_the_customer_as_no
     orders = resources().orders  # what the action uses (another test may have reloaded it)
     shipped = orders.find("482913")
     monkeypatch.setattr(orders, "find", lambda number: replace(shipped, carrier=None))
+    shown = {"order_number": "482913", "verified_order": "482913"}  # checked before
     messages, events = run(
-        ActionAnswer(),
-        tracker("where is 482913", "track_order", {"order_number": "482913"}, sender="c-none"),
+        ActionAnswer(), tracker("where is 482913", "track_order", shown, sender="c-none")
     )
     assert messages[0]["answer_source"]["kind"] == "handoff"
     assert messages[0]["answer_source"]["reason"] == "nothing_found"

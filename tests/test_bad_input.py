@@ -9,6 +9,7 @@ to the real bot, whose tracker store must hold every accepted message exactly on
 from __future__ import annotations
 
 import json
+import string
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.channels.sender_ids import sender_id_problem
 from tests.conftest import PROJECT_ROOT, serve_in_tests, stored_events
 
 WEBHOOK = "/webhooks/rest/webhook"
@@ -100,16 +102,39 @@ def test_bad_requests_are_refused_with_a_reason_and_reach_nothing(body, headers,
 
 
 ACCEPTED = [
-    ("../../etc/passwd", "where is my order?"),
-    ("x'; DROP TABLE events; --", "refund please"),
-    ("%2e%2e%2f?#", "hello"),
-    ("客户-42", "我的订单在哪里"),
+    ("paths", "../../etc/passwd where is my order?"),
+    ("sql", "x'; DROP TABLE events; -- refund please"),
+    ("escapes", "%2e%2e%2f?# hello"),
+    ("kunde-42", "我的订单在哪里"),
     ("rtl-user", "أين طلبي؟ \u202eevil"),
     ("emoji", "📦📦📦 👩‍👩‍👧 ???"),
     ("markup", "<script>alert(1)</script>{{ 7*7 }}"),
     ("tabs", "line one\nline two\ttabbed\r\n"),
     ("long", "where is my order " * 550),  # 9,900 characters: under the limit
 ]
+
+# Conversation ids the review app could not show safely or Rasa's HTTP API could not address
+# (bot/channels/sender_ids.py): refused before anything is stored, with the reason.
+REFUSED_SENDERS = [
+    "../../etc/passwd",
+    "x'; DROP TABLE events; --",
+    "%2e%2e%2f?#",
+    "客户-42",
+    "a\u202eb",
+    "line\r\nforged",
+    "tab\there",
+    "zero\u200bwidth",
+    "..",
+]
+
+
+@pytest.mark.parametrize("sender", REFUSED_SENDERS, ids=[ascii(s) for s in REFUSED_SENDERS])
+def test_sender_ids_rasa_cannot_address_or_that_spoof_text_are_refused(sender):
+    recorder = Recorder()
+    response = post(channel_app(recorder), json.dumps({"sender": sender, "message": "hi"}))
+    assert response.status == 400
+    assert "`sender`" in response.json["error"]
+    assert recorder.handled == []
 
 
 @pytest.mark.parametrize("sender,message", ACCEPTED, ids=[s for s, _ in ACCEPTED])
@@ -122,7 +147,10 @@ def test_odd_but_valid_messages_are_handed_on_unchanged(sender, message):
     # (Rasa's output channel strips the reply's outer whitespace; the message is whole.)
     assert response.json == [{"recipient_id": sender, "text": f"echo {message}".strip()}]
     # Rasa's UserMessage strips outer whitespace; nothing else changes.
-    assert recorder.handled == [(sender, message.strip(), {"page": "/checkout"})]
+    # The server adds the client's address as it sees it; nothing else changes.
+    assert recorder.handled == [
+        (sender, message.strip(), {"page": "/checkout", "client_address": "127.0.0.1"})
+    ]
 
 
 def test_limits_come_from_credentials():
@@ -194,9 +222,9 @@ def test_fuzzed_bodies_get_a_4xx_or_are_handed_on_whole(body):
     assert response.status in (200, 400, 413), response.text
     if response.status == 200:
         sent = json.loads(body)
-        assert recorder.handled == [
-            (sent["sender"], sent["message"].strip(), sent.get("metadata"))
-        ]
+        assert sender_id_problem(sent["sender"]) is None
+        metadata = {**(sent.get("metadata") or {}), "client_address": "127.0.0.1"}
+        assert recorder.handled == [(sent["sender"], sent["message"].strip(), metadata)]
     else:
         assert recorder.handled == [] and response.json["error"]
 
@@ -253,8 +281,7 @@ def test_the_real_bot_answers_odd_messages_and_keeps_each_once(bot, databases, s
     message=st.text(
         st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), min_size=1, max_size=400
     ).filter(str.strip),
-    sender=st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), min_size=1,
-                   max_size=60).filter(str.strip),
+    sender=st.text(string.ascii_letters + string.digits + "-._~", min_size=1, max_size=60),
 )
 def test_fuzzed_messages_to_the_real_bot_are_answered_and_stored_once(
     bot, databases, message, sender

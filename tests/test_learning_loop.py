@@ -18,7 +18,7 @@ from tests.conftest import PROJECT_ROOT, write_tiny_bert
 
 pytestmark = pytest.mark.slow
 
-CUSTOMER_EMAIL = "anna.schmidt@example.de"
+CUSTOMER_EMAIL = "anna.berg@example.org"  # the e-mail on order 482913: its owner asks
 CUSTOMER_PHONE = "+49 30 12345678"
 
 

@@ -132,3 +132,45 @@ def test_unchanged_project_needs_no_retraining_and_changed_base_model_does(
     assert dry_run() == 0
     write_tiny_bert(other_base, hidden_size=32)
     assert dry_run() & CODE_NEEDS_TO_BE_RETRAINED
+
+
+def test_a_typed_intent_message_reaches_the_classifier_unless_a_button_offered_it(
+    tiny_project, monkeypatch
+):
+    """bot/rasa_server.py's patch on Rasa's real NLU graph: a customer's
+    `/intent{entities}` is classified as text; the bot's own button payload and the HTTP
+    API's messages (no input channel) still go to RegexMessageHandler."""
+    from rasa.core.agent import Agent
+    from rasa.core.channels.channel import UserMessage
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.events import BotUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    import bot.rasa_server as server
+
+    original = MessageProcessor._parse_message_with_graph
+    monkeypatch.setattr(MessageProcessor, "_parse_message_with_graph", original)  # restored
+    monkeypatch.setattr(server, "_rasa_parse_message_with_graph", None)
+    server.install_intent_messages_only_from_buttons()
+    processor = Agent.load(train(tiny_project)).processor
+
+    def parse_in(tracker: DialogueStateTracker, text: str, channel: str | None = "rest"):
+        message = UserMessage(text, sender_id="c", input_channel=channel)
+        return asyncio.run(processor.parse_message(message, tracker))
+
+    stranger = DialogueStateTracker.from_events("c", [])
+    typed = parse_in(stranger, '/get_refund{"order_number": "538214"}')
+    assert len(typed["intent_ranking"]) == 2  # the classifier's ranking, not a forced 1.0
+    assert typed["entities"] == []
+    assert typed["text"] == '/get_refund{"order_number": "538214"}'
+
+    buttons = {"buttons": [{"title": "Hello", "payload": "/greet"}]}
+    offered = DialogueStateTracker.from_events("c", [BotUttered("Say hi?", data=buttons)])
+    assert parse_in(offered, "/greet")["intent"] == {"name": "greet", "confidence": 1.0}
+    api = parse_in(stranger, '/get_refund{"order_number": "538214"}', channel=None)
+    assert api["intent"] == {"name": "get_refund", "confidence": 1.0}
+    # A later Rasa is refused at start-up instead of being patched blindly.
+    monkeypatch.setattr(MessageProcessor, "_parse_message_with_graph", original)
+    monkeypatch.setattr("rasa.__version__", "3.7.0")
+    with pytest.raises(server.StartupError, match="3.6.x"):
+        server.install_intent_messages_only_from_buttons()

@@ -8,12 +8,15 @@ have changed nothing.
 from __future__ import annotations
 
 import html
+import http.client
 import re
 import shutil
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from sanic import Sanic
@@ -25,10 +28,10 @@ from bot.login_limits import FREE_FAILURES_PER_USER_AND_ADDRESS
 from bot.records import Records
 from bot.review import ReviewStore
 from bot.review_app import create_app
-from bot.review_app.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE
+from bot.review_app.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, new_login_token
 from bot.review_app.settings import ReviewAppSettings
 from bot.staff import StaffAccounts
-from tests.conftest import serve_in_tests
+from tests.conftest import ServedInThread, serve_in_tests
 from tests.logged_conversations import bot_says, conversation_events, save, user
 
 ADMIN = ("ana", "correct horse battery")
@@ -781,3 +784,112 @@ def test_an_admin_exports_the_reviewed_messages_under_the_project_folder(site: S
     # Again: nothing twice.
     again = site.post("/export", {"csrf_token": login.csrf}, login)
     assert f"{nlu}: 0 new, 1 in all" in html.unescape(again.text)
+
+
+# ------------------------------------------------------------- off the event loop
+
+HOLD = 20  # seconds a held call waits for the test before giving up
+PAGE_TIMEOUT = 10  # the page must come back sooner, while the other request is held
+
+
+class HeldCall:
+    """Stands in for one of the app's blocking calls: its first call waits (in whatever thread
+    the app runs it) until the test lets go, then does the real work; later calls pass."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+        self.entered, self.go = threading.Event(), threading.Event()
+        self.let_go_in_time: bool | None = None
+        self._first = threading.Lock()
+
+    def __call__(self, *args, **kwargs):
+        if self._first.acquire(blocking=False):
+            self.entered.set()
+            self.let_go_in_time = self.go.wait(HOLD)
+        return self.real(*args, **kwargs)
+
+
+def status_of(
+    url: str,
+    method: str = "GET",
+    form: dict | None = None,
+    cookies: dict | None = None,
+    timeout: float = 60,
+) -> int:
+    """The status of one plain HTTP request (redirects not followed); 0 when none came."""
+    parts = urlsplit(url)
+    headers = {"Cookie": "; ".join(f"{name}={value}" for name, value in (cookies or {}).items())}
+    body = urlencode(form or {}) if form is not None else None
+    if body is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        connection.request(method, parts.path or "/", body=body, headers=headers)
+        return connection.getresponse().status
+    except (OSError, http.client.HTTPException):
+        return 0  # timed out: the server never answered
+    finally:
+        connection.close()
+
+
+@pytest.fixture()
+def served(template_db: Path, tmp_path: Path) -> Iterator[tuple]:
+    """A fresh app on a copy of the database over real HTTP, and a logged-in admin."""
+    for file in template_db.parent.glob(f"{template_db.name}*"):
+        shutil.copy(file, tmp_path / file.name)
+    url = f"sqlite:///{tmp_path / template_db.name}"
+    app = create_app(
+        ReviewAppSettings(
+            db_url=url, export_paths=ExportPaths.under(tmp_path / "project"), login_secret=b"k"
+        )
+    )
+    admin = app.ctx.staff.log_in(*ADMIN, "127.0.0.1")
+    with ServedInThread(app) as server:
+        yield app, server, Login({SESSION_COOKIE: admin.token}, admin.csrf_token)
+    for holder in (app.ctx.staff, app.ctx.log, app.ctx.reviews, app.ctx.records):
+        holder.engine.dispose()
+
+
+def _hold(app, monkeypatch, what: str) -> tuple[HeldCall, str, str, dict | None]:
+    """Hold `what` and say which request reaches it: (held, method, path, form)."""
+    import bot.review_app.pages.conversations as conversations_page
+    import bot.review_app.pages.export as export_page
+
+    if what == "export":
+        held = HeldCall(export_page.export_reviewed)
+        monkeypatch.setattr(export_page, "export_reviewed", held)
+        return held, "POST", "/export", {}
+    if what == "conversation list":
+        held = HeldCall(conversations_page.find_conversations)
+        monkeypatch.setattr(conversations_page, "find_conversations", held)
+        return held, "GET", "/conversations", None
+    if what == "session check":
+        held = HeldCall(app.ctx.staff.session_for)
+        monkeypatch.setattr(app.ctx.staff, "session_for", held)
+        return held, "GET", "/conversations", None
+    held = HeldCall(app.ctx.staff.log_in)  # a login: Argon2id and the database
+    monkeypatch.setattr(app.ctx.staff, "log_in", held)
+    token = new_login_token(b"k")
+    form = {"login_token": token, "username": REVIEWER[0], "password": REVIEWER[1]}
+    return held, "POST", "/login", {**form, LOGIN_CSRF_COOKIE: token}
+
+
+@pytest.mark.parametrize("what", ["export", "conversation list", "session check", "login"])
+def test_pages_answer_while_another_request_is_held_in_blocking_work(served, monkeypatch, what):
+    app, server, admin = served
+    held, method, path, form = _hold(app, monkeypatch, what)
+    cookies = dict(admin.cookies)
+    if form is not None:
+        if LOGIN_CSRF_COOKIE in form:
+            cookies = {LOGIN_CSRF_COOKIE: form.pop(LOGIN_CSRF_COOKIE)}
+        else:
+            form["csrf_token"] = admin.csrf
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(status_of, f"{server.url}{path}", method, form, cookies)
+        assert held.entered.wait(HOLD), f"the {what} never started"
+        page = status_of(f"{server.url}/handoffs", cookies=admin.cookies, timeout=PAGE_TIMEOUT)
+        held.go.set()
+        finished = slow.result(HOLD + 30)
+    assert page == 200, f"no page while the {what} was held (the event loop was blocked)"
+    assert held.let_go_in_time  # the held call was let go by the test, not by its timeout
+    assert finished in (200, 302)  # and the held request then finished

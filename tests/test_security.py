@@ -209,6 +209,8 @@ def test_the_action_server_refuses_calls_without_the_secret(bot) -> None:
     # Rasa sends the secret: the bot still answers from the orders database through it.
     sender = f"secret-{time.time_ns()}"
     replies = bot.say(sender, "where is my order 482913?")
+    assert not any("on its way" in reply for reply in replies), replies  # its owner first
+    replies = bot.say(sender, "the email on the order is anna.berg@example.org")
     assert any("482913" in reply and "on its way" in reply for reply in replies), replies
     assert any(source["kind"] == "template" for source in bot.sources(sender))
 

@@ -3,6 +3,8 @@ the running bot over Rasa's socket.io channel. Screenshots: test-output/screensh
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.conftest import PROJECT_ROOT
@@ -96,4 +98,59 @@ def test_customer_text_is_never_html(bot, browser):
     assert page.locator(".sd-user .sd-bubble img").count() == 0
     assert "<img src=x" in page.locator(".sd-user .sd-bubble").first.inner_text()
     assert page.title() != "pwned"
+    page.close()
+
+
+def test_a_made_up_stored_session_id_is_replaced_by_a_signed_one(bot, browser, databases):
+    """A session id the server did not issue (guessed, or someone else's conversation) is never
+    used: the widget gets a signed one and starts a new conversation under it."""
+    import re
+    import time
+
+    from tests.conftest import stored_events
+
+    victim = f"victim-{time.time_ns()}"
+    assert bot.say(victim, "hello")
+    page = browser.new_page()
+    # Planted on a page of the same origin without the widget, which would overwrite it.
+    page.goto(f"{bot.webchat}/health")
+    planted = {"sessionId": victim, "open": True, "messages": [{"from": "user", "text": "old"}]}
+    page.evaluate("s => localStorage.setItem('shopdesk-chat', s)", json.dumps(planted))
+    page.goto(bot.webchat)
+    page.wait_for_function(
+        "v => (JSON.parse(localStorage['shopdesk-chat']).sessionId || v) !== v", arg=victim
+    )
+    issued = page.evaluate("JSON.parse(localStorage['shopdesk-chat']).sessionId")
+    assert re.fullmatch(r"[0-9a-f]{32}\.[A-Za-z0-9_-]{43}", issued)
+    assert page.locator(".sd-bubble").count() == 0  # the planted history is gone
+    ask(page, "which payment methods do you accept?", 0)
+    texts = [e["text"] for e in stored_events(databases["SHOPDESK_DB_URL"], victim)
+             if e["event"] == "user"]
+    assert texts == ["hello"]  # nothing reached the other conversation
+    page.close()
+
+
+def test_a_message_over_the_rate_limit_is_taken_back_with_the_wait(bot, browser):
+    from tests.test_channel_limits import configured
+
+    allowed = configured("bot.channels.socketio.SocketIOInput").per_sender[0].amount
+    page = browser.new_page()
+    page.goto(bot.webchat)
+    page.click(".sd-toggle")
+    page.wait_for_function("() => JSON.parse(localStorage['shopdesk-chat'] || '{}').sessionId")
+    # Sent in one go (one JavaScript task), faster than any customer types.
+    page.evaluate(
+        """n => {
+            const form = document.querySelector('.sd-form');
+            const input = document.querySelector('.sd-input');
+            for (let i = 0; i <= n; i++) { input.value = 'question ' + i; form.requestSubmit(); }
+        }""",
+        allowed,
+    )
+    page.wait_for_selector(".sd-status:not([hidden])")
+    assert "wait" in page.locator(".sd-status").inner_text()
+    unsent = page.input_value(".sd-input")  # returned to the input, to send again later
+    assert unsent.startswith("question ")
+    shown = page.locator(".sd-user .sd-bubble").all_inner_texts()
+    assert len(shown) == allowed and unsent not in shown
     page.close()

@@ -7,16 +7,26 @@ processed. `X-Hub-Signature-256` (what Meta sends now) is checked first, `X-Hub-
 down) gets a 503, so Meta delivers it again. `graph-api-url` (default: Meta's) lets tests and
 egress proxies receive the replies. Everything else (parsing events, sending answers) is Rasa's.
 
-credentials (filled from FACEBOOK_* environment variables by `shopdesk up`):
+Rasa handles the first message (or postback) of a webhook call. Its sender's page-scoped id
+must be a valid sender id (bot/channels/sender_ids.py): otherwise the event is acknowledged
+(200, so that Meta does not send it again), logged and never handled. Messages are limited
+per sender (bot/channels/limits.py; the client address is always Meta's servers, so there is
+no limit per address): over it, the answer is 429 with `Retry-After`, the message is not
+handled, and Meta delivers it again later.
+
+credentials (filled from FACEBOOK_* environment variables by `shopdesk up`; `rate_limit` from
+credentials.yml):
 
     bot.channels.messenger.MessengerInput:
       verify: <the webhook verify token you chose>
       secret: <the app secret>
       page-access-token: <the page access token>
+      rate_limit: {per_sender: 10/10seconds}
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -30,7 +40,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.limits import ChannelLimiter, RateLimits
 from bot.channels.rest import storage_is_down
+from bot.channels.sender_ids import sender_id_problem
 
 logger = logging.getLogger(__name__)
 
@@ -59,18 +71,29 @@ class MessengerInput(FacebookInput):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         if not credentials:
             cls.raise_missing_credentials_exception()
+        limits = RateLimits.from_credentials(cls.name(), credentials.get("rate_limit"))
+        # Every request comes from Meta's servers: an address says nothing about the sender.
+        limits = dataclasses.replace(limits, per_address=())
         return cls(
             credentials.get("verify"),
             credentials.get("secret"),
             credentials.get("page-access-token"),
             credentials.get("graph-api-url") or DEFAULT_GRAPH_API_URL,
+            limits,
         )
 
     def __init__(
-        self, fb_verify: str, fb_secret: str, fb_access_token: str, graph_api_url: str
+        self,
+        fb_verify: str,
+        fb_secret: str,
+        fb_access_token: str,
+        graph_api_url: str,
+        rate_limits: RateLimits | None = None,
     ) -> None:
+        """`rate_limits` None: no limits (`from_credentials` always applies them)."""
         super().__init__(fb_verify, fb_secret, fb_access_token)
         self.graph_api_url = graph_api_url.rstrip("/")
+        self.limiter = ChannelLimiter(self.name(), rate_limits) if rate_limits else None
 
     def _client(self) -> MessengerClient:
         client = MessengerClient(self.fb_access_token)
@@ -102,6 +125,22 @@ class MessengerInput(FacebookInput):
             payload = request.json
             if not _is_page_event(payload):
                 return response.text("not a Messenger page event", status=400)
+            event = _event_rasa_handles(payload)
+            if event is not None:
+                sender = event.get("sender")
+                sender = sender.get("id") if isinstance(sender, dict) else None
+                problem = sender_id_problem(sender)
+                if problem:
+                    logger.warning("Messenger event from %r ignored: %s.", sender, problem)
+                    return response.text("ignored: invalid sender id")
+                if self.limiter:
+                    over = await self.limiter.check(sender=sender)
+                    if over:
+                        return response.text(
+                            over.reason(),
+                            status=429,
+                            headers={"Retry-After": str(over.retry_after)},
+                        )
             # Rasa's Messenger handler logs and swallows every error of a message; note them
             # on the way through, so an event that could not be stored is not acknowledged.
             failures: list[Exception] = []
@@ -123,6 +162,19 @@ class MessengerInput(FacebookInput):
             return response.text("success")
 
         return webhook
+
+
+def _event_rasa_handles(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The one event Rasa's `Messenger.handle` passes on: the first message or postback
+    (None also when that is the page's own echo, which Rasa ignores)."""
+    for entry in payload["entry"]:
+        for event in entry["messaging"]:
+            message = event.get("message")
+            if isinstance(message, dict) and message.get("is_echo"):
+                return None
+            if message or event.get("postback"):
+                return event
+    return None
 
 
 def _is_page_event(payload: Any) -> bool:

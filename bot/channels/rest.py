@@ -8,6 +8,11 @@ Here:
 - the body must be a UTF-8 JSON object sent as `application/json` (400, 415);
 - `sender` and `message` are required strings without control characters; an empty or
   whitespace-only message, an over-long one and over-large metadata are refused (400, 413);
+  the sender must be an id Rasa's HTTP API can address (bot/channels/sender_ids.py);
+- messages over the rate limits per client address or per sender get 429 with
+  `Retry-After` (seconds) and are not handled (bot/channels/limits.py);
+- the metadata's `client_address` is the client's address as the server sees it (trusted
+  proxies' X-Forwarded-For only), whatever the client sent under that key;
 - when the tracker store or the lock store cannot be reached, the answer is 503 with
   `Retry-After`, and nothing was stored: the client sends the message again later.
 
@@ -18,6 +23,7 @@ credentials.yml (every key optional):
     bot.channels.rest.RestInput:
       max_message_chars: 10000
       max_metadata_bytes: 16384
+      rate_limit: {per_address: 60/minute, per_sender: 10/10seconds}
 """
 
 from __future__ import annotations
@@ -35,13 +41,14 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.limits import ChannelLimiter, ClientAddresses, RateLimits, Refusal
+from bot.channels.sender_ids import sender_id_problem
+
 logger = logging.getLogger(__name__)
 
-# Rasa's `events.sender_id` column is VARCHAR(255).
-MAX_SENDER_CHARS = 255
 MAX_INPUT_CHANNEL_CHARS = 64
 # C0 controls but tab, line feed and carriage return, and DEL: PostgreSQL cannot store NUL
-# in text, and none of them belongs in a chat message or a conversation id.
+# in text, and none of them belongs in a chat message. (Sender ids: bot/channels/sender_ids.py.)
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -71,12 +78,29 @@ def error_response(status: int, message: str, **headers: str) -> HTTPResponse:
     return response.json({"error": message}, status=status, headers=headers or None)
 
 
+def too_many(refusal: Refusal) -> HTTPResponse:
+    """429 with Retry-After: the message was not handled; send it again after the wait."""
+    return response.json(
+        {"error": refusal.reason(), "retry_after": refusal.retry_after},
+        status=429,
+        headers={"Retry-After": str(refusal.retry_after)},
+    )
+
+
 class RestInput(RasaRestInput):
     def __init__(
-        self, max_message_chars: int = 10_000, max_metadata_bytes: int = 16_384
+        self,
+        max_message_chars: int = 10_000,
+        max_metadata_bytes: int = 16_384,
+        rate_limits: RateLimits | None = None,
+        addresses: ClientAddresses | None = None,
     ) -> None:
+        """`rate_limits` None: no limits (Rasa builds the channel with `from_credentials`,
+        which always applies them, defaults included)."""
         self.max_message_chars = max_message_chars
         self.max_metadata_bytes = max_metadata_bytes
+        self.limiter = ChannelLimiter("rest", rate_limits) if rate_limits else None
+        self.addresses = addresses or ClientAddresses()
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
@@ -84,6 +108,7 @@ class RestInput(RasaRestInput):
         return cls(
             max_message_chars=int(credentials.get("max_message_chars", 10_000)),
             max_metadata_bytes=int(credentials.get("max_metadata_bytes", 16_384)),
+            rate_limits=RateLimits.from_credentials(cls.name(), credentials.get("rate_limit")),
         )
 
     def parse_request(self, request: Request) -> dict[str, Any]:
@@ -101,12 +126,9 @@ class RestInput(RasaRestInput):
             raise BadRequest(400, 'the body must be a JSON object: {"sender": ..., "message": ...}')
 
         sender = body.get("sender")
-        if not isinstance(sender, str) or not sender.strip():
-            raise BadRequest(400, "`sender` (the conversation id) must be a non-empty string")
-        if len(sender) > MAX_SENDER_CHARS:
-            raise BadRequest(400, f"`sender` is longer than {MAX_SENDER_CHARS} characters")
-        if CONTROL_CHARACTERS.search(sender):
-            raise BadRequest(400, "`sender` contains control characters")
+        problem = sender_id_problem(sender)
+        if problem:
+            raise BadRequest(400, problem)
 
         message = body.get("message")
         if not isinstance(message, str):
@@ -146,10 +168,21 @@ class RestInput(RasaRestInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> Any:
+            address = self.addresses.of(request)
+            if self.limiter:  # per address first: a flood of bad requests counts too
+                refusal = await self.limiter.check(address=address)
+                if refusal:
+                    return too_many(refusal)
             try:
                 fields = self.parse_request(request)
             except BadRequest as refused:
                 return error_response(refused.status, str(refused))
+            if self.limiter:
+                refusal = await self.limiter.check(sender=fields["sender"])
+                if refusal:
+                    return too_many(refusal)
+            # Set by the server, never the client's word (order look-ups are limited by it).
+            fields["metadata"] = {**(fields["metadata"] or {}), "client_address": address}
 
             if rasa.utils.endpoints.bool_arg(request, "stream", default=False):
                 return response.stream(

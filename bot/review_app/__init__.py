@@ -21,6 +21,7 @@ _app_numbers = itertools.count()
 def create_app(settings: ReviewAppSettings | None = None) -> Sanic:
     from bot.conversations import ConversationLog
     from bot.project import domain_intents
+    from bot.proxies import proxy_networks
     from bot.records import Records
     from bot.review import ReviewStore
     from bot.review_app.pages import (
@@ -33,7 +34,6 @@ def create_app(settings: ReviewAppSettings | None = None) -> Sanic:
         metrics,
     )
     from bot.review_app.security import authenticate, security_headers
-    from bot.review_app.settings import proxy_networks
     from bot.staff import StaffAccounts
 
     settings = settings or ReviewAppSettings()

@@ -5,7 +5,8 @@ with a live staff session; state-changing requests also need the session's CSRF 
 field `csrf_token` or header `X-CSRF-Token`), and the login form a login token of its own,
 signed by the server so that a cookie planted by someone else cannot log a browser into
 their account (login CSRF). Every response, redirects, errors and static files included,
-leaves through `security_headers`.
+leaves through `security_headers`. The session is looked up in a worker thread: a slow
+database (or an export holding it) must not stall every other staff member's requests.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import secrets
 import time
-from collections.abc import Sequence
 
 from sanic import Request
 from sanic.exceptions import Forbidden
 from sanic.response import HTTPResponse, json, redirect
+
+from bot.http_headers import add_headers
+from bot.review_app.threads import in_thread
 
 SESSION_COOKIE = "shopdesk_session"
 LOGIN_CSRF_COOKIE = "shopdesk_login_csrf"
@@ -95,39 +97,10 @@ def valid_login_token(secret: bytes, token: str | None, now: float | None = None
     return int(parts[1]) > (time.time() if now is None else now)
 
 
-def client_address(request: Request, trusted_proxies: Sequence[ipaddress._BaseNetwork]) -> str:
-    """Who is asking: the socket's peer, unless it is a trusted proxy; then the nearest
-    address in X-Forwarded-For that is not a trusted proxy (entries further left are
-    whatever the client wrote, so they are never believed past an untrusted hop)."""
-    peer = request.ip or "unknown"
-    if not _trusted(peer, trusted_proxies):
-        return peer
-    hops = [hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",")]
-    address = peer
-    for hop in reversed([hop for hop in hops if hop]):
-        try:
-            ipaddress.ip_address(hop)
-        except ValueError:
-            return address  # not an address: stop at the last hop we could believe
-        address = hop
-        if not _trusted(hop, trusted_proxies):
-            return hop
-    return address
-
-
-def _trusted(address: str, networks: Sequence[ipaddress._BaseNetwork]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)
-
-
 async def security_headers(request: Request, response: HTTPResponse) -> None:
     """A response middleware: the same headers on every answer, and no caching of any but
     the static files (pages carry customer messages and CSRF tokens)."""
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    add_headers(response, SECURITY_HEADERS)
     if not request.path.startswith(CACHEABLE_PREFIXES):
         response.headers["Cache-Control"] = "no-store"
 
@@ -135,7 +108,8 @@ async def security_headers(request: Request, response: HTTPResponse) -> None:
 async def authenticate(request: Request) -> HTTPResponse | None:
     """Attach the staff session (or None); turn away what needs one and lacks it."""
     accounts = request.app.ctx.staff
-    request.ctx.session = accounts.session_for(request.cookies.get(SESSION_COOKIE))
+    cookie = request.cookies.get(SESSION_COOKIE)
+    request.ctx.session = await in_thread(accounts.session_for, cookie) if cookie else None
     path = request.path
     if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
         return None

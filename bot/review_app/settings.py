@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -22,15 +21,6 @@ def _flag(name: str, default: bool) -> bool:
 
 def _list(name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
-
-
-def proxy_networks(proxies: tuple[str, ...]) -> tuple[ipaddress._BaseNetwork, ...]:
-    """The trusted proxies as networks (`10.0.0.5`, `10.0.0.0/24`); a typo is an error at
-    start, not a proxy silently distrusted (or an address silently trusted)."""
-    try:
-        return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
-    except ValueError as error:
-        raise ValueError(f"SHOPDESK_TRUSTED_PROXIES: {error}") from error
 
 
 def _login_secret() -> bytes:

@@ -1,4 +1,12 @@
-"""Blocking work (database reads, drawing charts, calls to the Rasa server) off the event loop."""
+"""Blocking work (database reads, drawing charts, calls to the Rasa server) off the event loop.
+
+Every handler and the session check in `security.authenticate` go through `in_thread`: one
+slow request (an export, a first sync of a large log) then occupies a worker thread, not the
+loop that answers everyone else. The loop's default executor is bounded (Python's
+min(32, cores + 4) threads), so a burst waits for a free thread instead of opening ever more
+database connections; SQLAlchemy's engines are thread-safe (SQLite files get a connection
+per checkout, so no connection crosses threads).
+"""
 
 from __future__ import annotations
 

@@ -1,22 +1,23 @@
-"""Log in and out."""
+"""Log in and out. Checking a password (Argon2id) and the database work run in a worker thread."""
 
 from __future__ import annotations
 
 from sanic import Blueprint, Request
 from sanic.response import redirect
 
+from bot.proxies import client_address
 from bot.review_app.rendering import render
 from bot.review_app.security import (
     LOGIN_CSRF_COOKIE,
     LOGIN_TOKEN_LIFETIME,
     SESSION_COOKIE,
-    client_address,
     new_login_token,
     safe_next,
     same_token,
     set_cookie,
     valid_login_token,
 )
+from bot.review_app.threads import in_thread
 from bot.staff import SESSION_LIFETIME, TooManyAttempts
 
 bp = Blueprint("auth")
@@ -69,7 +70,9 @@ async def login(request: Request):
         return _login_page(request, LOGIN_ERRORS["expired"], status=403)
     ip = client_address(request, ctx.trusted_proxies)
     try:
-        session = ctx.staff.log_in(form.get("username") or "", form.get("password") or "", ip)
+        session = await in_thread(
+            ctx.staff.log_in, form.get("username") or "", form.get("password") or "", ip
+        )
     except TooManyAttempts as refused:
         response = _login_page(request, _wait_message(refused.retry_after), status=429)
         response.headers["Retry-After"] = str(refused.retry_after)
@@ -90,7 +93,7 @@ async def login(request: Request):
 
 @bp.post("/logout")
 async def logout(request: Request):
-    request.app.ctx.staff.log_out(request.ctx.session.token)
+    await in_thread(request.app.ctx.staff.log_out, request.ctx.session.token)
     response = redirect("/login")
     del response.cookies[SESSION_COOKIE]
     return response

@@ -1,8 +1,13 @@
-"""The conversation list (filters, search, pages) and one conversation as a chat to review."""
+"""The conversation list (filters, search, pages) and one conversation as a chat to review.
+
+Reading and writing the database (the index's sync included) runs in a worker thread, off
+Sanic's event loop, so a long query or an export elsewhere never stalls other staff.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Any
 
 from sanic import Blueprint, Request
@@ -12,6 +17,7 @@ from sanic.response import redirect
 from bot.conversation_index import ANSWERED_BY, ConversationFilter, channels, find_conversations
 from bot.review import NotAllowed, ReviewError
 from bot.review_app.rendering import page_url, render
+from bot.review_app.threads import in_thread
 
 bp = Blueprint("conversations")
 # The alerts a conversation page shows after a refused change, by the code in its URL: a
@@ -95,12 +101,12 @@ async def conversation_list(request: Request):
             page=1,
             pages=1,
             params=params,
-            channels=channels(ctx.engine),
+            channels=await in_thread(channels, ctx.engine),
             intents=ctx.intents,
             answered_by=ANSWERED_BY,
         )
     size = ctx.settings.page_size
-    rows, total = find_conversations(ctx.engine, flt, limit=size, offset=(page - 1) * size)
+    rows, total, known_channels = await in_thread(_list_page, ctx.engine, flt, size, page)
     return render(
         request,
         "conversations.html",
@@ -110,28 +116,40 @@ async def conversation_list(request: Request):
         page=page,
         pages=max(1, -(-total // size)),
         params=params,
-        channels=channels(ctx.engine),
+        channels=known_channels,
         intents=ctx.intents,
         answered_by=ANSWERED_BY,
     )
 
 
-def _conversation_or_404(request: Request, conversation_id: str | None):
-    conversation = request.app.ctx.log.read(conversation_id) if conversation_id else None
+def _list_page(engine: Any, flt: ConversationFilter, size: int, page: int) -> tuple:
+    """One page of the list, how many match, and the channels to filter by (blocking)."""
+    rows, total = find_conversations(engine, flt, limit=size, offset=(page - 1) * size)
+    return rows, total, channels(engine)
+
+
+async def _conversation_or_404(request: Request, conversation_id: str | None):
+    log = request.app.ctx.log
+    conversation = await in_thread(log.read, conversation_id) if conversation_id else None
     if conversation is None:
         raise NotFound("No such conversation.")
     return conversation
 
 
-def _page(request: Request, conversation: Any, error: str | None = None, status: int = 200):
+def _reviews_of(reviews: Any, conversation_id: str) -> tuple:
+    return reviews.message_reviews(conversation_id), reviews.conversation_review(conversation_id)
+
+
+async def _page(request: Request, conversation: Any, error: str | None = None, status: int = 200):
     ctx = request.app.ctx
+    message_reviews, review = await in_thread(_reviews_of, ctx.reviews, conversation.id)
     return render(
         request,
         "conversation.html",
         status=status,
         conversation=conversation,
-        message_reviews=ctx.reviews.message_reviews(conversation.id),
-        review=ctx.reviews.conversation_review(conversation.id),
+        message_reviews=message_reviews,
+        review=review,
         intents=ctx.intents,
         error=ERRORS.get(error or ""),
     )
@@ -139,8 +157,8 @@ def _page(request: Request, conversation: Any, error: str | None = None, status:
 
 @bp.get("/conversation")
 async def conversation_page(request: Request):
-    conversation = _conversation_or_404(request, request.args.get("id"))
-    return _page(request, conversation, request.args.get("error"))
+    conversation = await _conversation_or_404(request, request.args.get("id"))
+    return await _page(request, conversation, request.args.get("error"))
 
 
 def _back(conversation_id: str, error: str | None = None, anchor: str = ""):
@@ -152,7 +170,7 @@ def _back(conversation_id: str, error: str | None = None, anchor: str = ""):
 async def review_message(request: Request):
     """Correct, confirm, exclude or approve one customer message."""
     ctx, form = request.app.ctx, request.form
-    conversation = _conversation_or_404(request, form.get("conversation_id"))
+    conversation = await _conversation_or_404(request, form.get("conversation_id"))
     try:
         event_id = int(form.get("event_id") or "")
     except ValueError as error:
@@ -175,39 +193,47 @@ async def review_message(request: Request):
     elif action != "confirm":
         return _back(conversation.id, "unknown_action")
     try:
-        ctx.reviews.review_message(
-            event_id, conversation.id, request.ctx.session.member.username, **changes
+        await in_thread(
+            partial(
+                ctx.reviews.review_message,
+                event_id,
+                conversation.id,
+                request.ctx.session.member.username,
+                **changes,
+            )
         )
     except ReviewError as error:
         return _back(conversation.id, error.code if error.code in ERRORS else "invalid")
     return _back(conversation.id, anchor=f"#m{event_id}")
 
 
+def _change_conversation(reviews: Any, conversation_id: str, form: Any, member: Any) -> bool:
+    """Apply the form's change to the conversation's review (blocking); False: no such action."""
+    who, action = member.username, form.get("action")
+    if action == "reviewed":
+        reviews.review_conversation(conversation_id, who, reviewed=form.get("value") == "1")
+    elif action == "story":
+        reviews.review_conversation(conversation_id, who, export_as_story=form.get("value") == "1")
+    elif action == "tag":
+        reviews.add_tag(conversation_id, form.get("tag") or "", who)
+    elif action == "untag":
+        reviews.remove_tag(conversation_id, form.get("tag") or "", by=who, admin=member.is_admin)
+    elif action == "note":
+        reviews.add_note(conversation_id, (form.get("note") or "")[:5000], who)
+    else:
+        return False
+    return True
+
+
 @bp.post("/conversation/review")
 async def review_conversation(request: Request):
     ctx, form = request.app.ctx, request.form
-    conversation = _conversation_or_404(request, form.get("conversation_id"))
-    who = request.ctx.session.member.username
+    conversation = await _conversation_or_404(request, form.get("conversation_id"))
+    member = request.ctx.session.member
     try:
-        if form.get("action") == "reviewed":
-            ctx.reviews.review_conversation(conversation.id, who, reviewed=form.get("value") == "1")
-        elif form.get("action") == "story":
-            ctx.reviews.review_conversation(
-                conversation.id, who, export_as_story=form.get("value") == "1"
-            )
-        elif form.get("action") == "tag":
-            ctx.reviews.add_tag(conversation.id, form.get("tag") or "", who)
-        elif form.get("action") == "untag":
-            member = request.ctx.session.member
-            ctx.reviews.remove_tag(
-                conversation.id, form.get("tag") or "", by=who, admin=member.is_admin
-            )
-        elif form.get("action") == "note":
-            ctx.reviews.add_note(conversation.id, (form.get("note") or "")[:5000], who)
-        else:
-            return _back(conversation.id, "unknown_action")
+        known = await in_thread(_change_conversation, ctx.reviews, conversation.id, form, member)
     except NotAllowed as refused:
-        return _page(request, conversation, refused.code, status=403)
+        return await _page(request, conversation, refused.code, status=403)
     except ReviewError as error:
         return _back(conversation.id, error.code if error.code in ERRORS else "invalid")
-    return _back(conversation.id)
+    return _back(conversation.id) if known else _back(conversation.id, "unknown_action")

@@ -5,15 +5,26 @@
  *   <script src="https://chat.example-shop.com/shopdesk-chat.js"
  *           data-socket-url="https://bot.example-shop.com" defer></script>
  *
+ * A shop whose customer is logged in may add `data-order-token="<token>"` (minted by the
+ * shop's server, see bot/order_tokens.py): it travels in every message's metadata, and the
+ * bot then answers about that order without asking for its e-mail.
+ *
  * It needs the socket.io client served next to it (/vendor/socket.io.min.js, installed by
  * scripts/setup.sh from npm). The conversation id and the messages shown are kept in the
  * browser's local storage, so a reload continues the same conversation.
+ *
+ * The conversation id is issued and signed by the server (bot/channels/socketio.py): the
+ * widget presents the one it kept and uses whatever `session_confirm` returns. A different
+ * id means the server did not accept the old one: a new conversation, so the old messages
+ * are cleared. Messages are sent only once the server has confirmed the session; one the
+ * server refuses (too many too fast) is taken back, and its text returned to the input.
  */
 (function () {
   "use strict";
 
   var script = document.currentScript;
   var SOCKET_URL = script.getAttribute("data-socket-url") || window.location.origin;
+  var ORDER_TOKEN = script.getAttribute("data-order-token") || "";
   var BASE = script.src.replace(/\/[^/]*$/, "");
   var STORAGE_KEY = "shopdesk-chat";
   var REPLY_WAIT_MS = 900; // typing dots stay until the bot has been quiet this long
@@ -21,6 +32,7 @@
 
   var state = load();
   var socket = null;
+  var ready = false; // the server has confirmed this socket's session
   var typingTimer = null;
   var ui = {};
 
@@ -71,6 +83,11 @@
     return fragment;
   }
 
+  function redraw() {
+    ui.log.textContent = "";
+    state.messages.forEach(render);
+  }
+
   function render(message) {
     var row = element("div", "sd-msg sd-" + message.from);
     if (message.text) {
@@ -84,9 +101,9 @@
         var choice = element("button", "sd-quick-reply", button.title);
         choice.type = "button";
         choice.addEventListener("click", function () {
+          if (!send(button.payload, button.title)) return; // not connected: keep the buttons
           message.answered = true;
           buttons.remove();
-          send(button.payload, button.title);
         });
         buttons.appendChild(choice);
       });
@@ -118,18 +135,52 @@
     ui.log.scrollTop = ui.log.scrollHeight;
   }
 
+  // False when the message could not leave (not connected yet): the caller keeps its text.
   function send(payload, shownAs) {
     var text = (payload || "").trim();
-    if (!text || !socket) return;
-    add({ from: "user", text: shownAs || text });
-    socket.emit("user_uttered", { message: text, session_id: state.sessionId });
+    if (!text) return true;
+    if (!socket || !ready) {
+      setStatus("Connecting to the shop's assistant…");
+      return false;
+    }
+    setStatus("");
+    add({ from: "user", text: shownAs || text, payload: text });
+    var message = { message: text, session_id: state.sessionId };
+    if (ORDER_TOKEN) message.metadata = { order_token: ORDER_TOKEN };
+    socket.emit("user_uttered", message);
     if (!state.handedOver) {
       typing(true);
       typingTimer = window.setTimeout(function () { typing(false); }, 20000);
     }
+    return true;
+  }
+
+  // The server did not handle a message: take its bubble back and say why.
+  function refused(message) {
+    var why = message.refused || {};
+    typing(false);
+    for (var i = state.messages.length - 1; i >= 0; i--) {
+      var sent = state.messages[i];
+      if (sent.from === "user" && sent.payload === why.message) {
+        state.messages.splice(i, 1);
+        save();
+        redraw();
+        if (sent.text === sent.payload && !ui.input.value) ui.input.value = sent.text;
+        break;
+      }
+    }
+    if (why.reason === "session") {
+      ready = false;
+      socket.emit("session_request", { session_id: state.sessionId });
+    }
+    setStatus(message.text || "The message was not sent; please try again.");
   }
 
   function receive(message) {
+    if (message && message.refused) {
+      refused(message);
+      return;
+    }
     if (message && message.handoff) {
       state.handedOver = true;
       save();
@@ -149,17 +200,29 @@
     // On every (re)connect, rejoin the same conversation.
     socket.on("connect", function () {
       setStatus("");
+      ready = false;
       socket.emit("session_request", { session_id: state.sessionId });
     });
     socket.on("session_confirm", function (sessionId) {
       var id = typeof sessionId === "string" ? sessionId : (sessionId || {}).session_id;
-      if (id) {
-        state.sessionId = id;
-        save();
+      if (!id) return;
+      if (state.sessionId && id !== state.sessionId) {
+        // Not the conversation shown: the server started a new one.
+        state.messages = [];
+        state.handedOver = false;
+        redraw();
+        showHandover();
       }
+      state.sessionId = id;
+      ready = true;
+      save();
+      setStatus("");
     });
     socket.on("bot_uttered", receive);
-    socket.on("disconnect", function () { setStatus("Reconnecting…"); });
+    socket.on("disconnect", function () {
+      ready = false;
+      setStatus("Reconnecting…");
+    });
     socket.on("connect_error", function () { setStatus("Can't reach the shop's assistant, retrying…"); });
   }
 
@@ -211,11 +274,10 @@
     close.addEventListener("click", function () { setOpen(false); });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      send(ui.input.value);
-      ui.input.value = "";
+      if (send(ui.input.value)) ui.input.value = "";
     });
 
-    state.messages.forEach(render);
+    redraw();
     typing(false);
     setStatus("");
     showHandover();
