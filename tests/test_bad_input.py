@@ -81,6 +81,8 @@ REFUSED = [
     (json.dumps({"sender": "s" * 256, "message": "hi"}).encode(), JSON, 400, "255"),
     (json.dumps({"sender": "x", "message": "x" * 100_000}).encode(), JSON, 413, "longer"),
     (b'{"sender": "x", "message": "hi", "metadata": [1]}', JSON, 400, "metadata"),
+    (b'{"sender": "x", "message": "hi", "input_channel": "facebook"}', JSON, 400, "input_channel"),
+    (b'{"sender": "x", "message": "hi", "input_channel": 7}', JSON, 400, "input_channel"),
     (
         json.dumps({"sender": "x", "message": "hi", "metadata": {"k": "v" * 20_000}}).encode(),
         JSON,

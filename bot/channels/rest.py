@@ -13,6 +13,8 @@ Here:
   `Retry-After` (seconds) and are not handled (bot/channels/limits.py);
 - the metadata's `client_address` is the client's address as the server sees it (trusted
   proxies' X-Forwarded-For only), whatever the client sent under that key;
+- the channel name is the server's (`rest`): a body claiming another `input_channel` is
+  refused (400), since Rasa's channel would file it under whatever the client said;
 - when the tracker store or the lock store cannot be reached, the answer is 503 with
   `Retry-After`, and nothing was stored: the client sends the message again later.
 
@@ -46,7 +48,6 @@ from bot.channels.sender_ids import sender_id_problem
 
 logger = logging.getLogger(__name__)
 
-MAX_INPUT_CHANNEL_CHARS = 64
 # C0 controls but tab, line feed and carriage return, and DEL: PostgreSQL cannot store NUL
 # in text, and none of them belongs in a chat message. (Sender ids: bot/channels/sender_ids.py.)
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -149,14 +150,18 @@ class RestInput(RasaRestInput):
             if len(json.dumps(metadata).encode()) > self.max_metadata_bytes:
                 raise BadRequest(413, f"`metadata` is larger than {self.max_metadata_bytes} bytes")
 
-        input_channel = body.get("input_channel") or self.name()
-        if not isinstance(input_channel, str) or len(input_channel) > MAX_INPUT_CHANNEL_CHARS:
-            raise BadRequest(400, "`input_channel` must be a short string")
+        # The channel is the server's word: a client claiming to write from Messenger would
+        # mislead the review app's channel filter and the dashboard.
+        claimed = body.get("input_channel")
+        if claimed is not None and claimed != self.name():
+            raise BadRequest(
+                400, f"`input_channel` is set by the server: leave it out or send {self.name()!r}"
+            )
         return {
             "sender": sender,
             "message": message,
             "metadata": metadata,
-            "input_channel": input_channel,
+            "input_channel": self.name(),
         }
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
