@@ -162,6 +162,7 @@ def command_export(args: argparse.Namespace) -> int:
         nlu=args.nlu or defaults.nlu,
         transcripts=args.transcripts or defaults.transcripts,
         stories=args.stories or defaults.stories,
+        held_out=(*defaults.held_out, *(getattr(args, "held_out", None) or [])),
     )
     print(export_reviewed(ConversationLog(), ReviewStore(), paths).summary())
     return 0
@@ -176,7 +177,9 @@ def command_retrain(args: argparse.Namespace) -> int:
     console = Console()
     if not args.no_export:
         console.rule("1. Export reviewed conversations")
-        command_export(argparse.Namespace(nlu=None, transcripts=None, stories=None))
+        command_export(
+            argparse.Namespace(nlu=None, transcripts=None, stories=None, held_out=[args.test_data])
+        )
     console.rule("2. Train a candidate model")
     finetune_from = latest_model(args.models) if args.finetune else None
     candidate = train_candidate(console, args.config, finetune_from, args.epoch_fraction)
@@ -299,6 +302,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--nlu", type=Path, help="default data/nlu/reviewed.yml")
     export.add_argument("--transcripts", type=Path, help="default data/transcripts/reviewed.jsonl")
     export.add_argument("--stories", type=Path, help="default tests/reviewed_stories.yml")
+    export.add_argument(
+        "--held-out",
+        type=Path,
+        action="append",
+        help="another test set whose messages are never exported (repeatable; the held-out, "
+        "robustness and off-topic sets under tests/ always count)",
+    )
     export.set_defaults(handler=command_export)
 
     retrain = subcommands.add_parser(

@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from bot.conversations import FALLBACK_INTENT, Conversation, ConversationLog, UserTurn
+from bot.nlu_files import HELD_OUT_FILES, hand_written_examples, held_out_texts, normalise
 from bot.privacy import MaskedText, map_span, mask_personal_data
 from bot.project import PROJECT_ROOT
 from bot.review import MessageReview, ReviewStore
@@ -50,6 +51,8 @@ class ExportPaths:
     stories: Path = PROJECT_ROOT / "tests" / "reviewed_stories.yml"
     # Hand-written NLU data: reviewed messages already there are not exported again.
     training_data: Path = PROJECT_ROOT / "data"
+    # The test sets the retrain gate scores on: reviewed messages there are never exported.
+    held_out: tuple[Path, ...] = HELD_OUT_FILES
 
     @classmethod
     def under(cls, root: Path) -> ExportPaths:
@@ -59,6 +62,7 @@ class ExportPaths:
             transcripts=root / "data" / "transcripts" / "reviewed.jsonl",
             stories=root / "tests" / "reviewed_stories.yml",
             training_data=root / "data",
+            held_out=tuple(root / "tests" / path.name for path in HELD_OUT_FILES),
         )
 
 
@@ -71,6 +75,7 @@ class ExportReport:
     transcripts_total: int = 0
     stories_added: int = 0
     stories_total: int = 0
+    held_out_skipped: int = 0
     skipped: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -80,12 +85,13 @@ class ExportReport:
             f"{self.transcripts_total} in all",
             f"{self.paths.stories}: {self.stories_added} new, {self.stories_total} in all",
         ]
+        if self.held_out_skipped:
+            lines.append(
+                f"held out: {self.held_out_skipped} reviewed message(s) not written, "
+                "they are in the test sets the retrain gate scores on"
+            )
         lines += [f"skipped: {reason}" for reason in self.skipped]
         return "\n".join(lines)
-
-
-def normalise(text: str) -> str:
-    return " ".join(text.casefold().split())
 
 
 def masked_example(turn: UserTurn) -> tuple[str, list[dict[str, Any]]]:
@@ -138,22 +144,6 @@ def _require_ours(path: Path, header: str) -> None:
 # --------------------------------------------------------------------------- NLU data
 
 
-def hand_written_examples(data_dir: Path, skip: Path) -> dict[str, str]:
-    """normalised text -> intent of every NLU example under `data_dir` except `skip`."""
-    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
-
-    examples: dict[str, str] = {}
-    for path in sorted(data_dir.rglob("*.yml")):
-        if path.resolve() == skip.resolve():
-            continue
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if not isinstance(content, dict) or "nlu" not in content:
-            continue
-        for message in RasaYAMLReader().read(path).intent_examples:
-            examples[normalise(message.get("text"))] = message.get("intent")
-    return examples
-
-
 def _read_nlu(path: Path) -> dict[str, Any]:
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
@@ -178,6 +168,7 @@ def export_nlu(
     _require_ours(paths.nlu, NLU_HEADER)
     examples = _read_nlu(paths.nlu)
     hand_written = hand_written_examples(paths.training_data, skip=paths.nlu)
+    held_out = held_out_texts(paths.held_out)
     for review in reviews.values():
         turn = _user_turn(conversations, review)
         if turn is None:
@@ -194,6 +185,10 @@ def export_nlu(
         if intent in (None, FALLBACK_INTENT):
             report.skipped.append(f"{where}: no intent (correct it to export it)")
             continue
+        if key in held_out or normalise(turn.text) in held_out:
+            report.held_out_skipped += 1
+            examples.pop(key, None)  # also when an earlier export wrote it
+            continue
         if key in hand_written:
             if hand_written[key] != intent:
                 report.skipped.append(
@@ -203,6 +198,9 @@ def export_nlu(
         if key not in examples:
             report.nlu_added += 1
         examples[key] = Message(data={"text": text, "intent": intent, "entities": entities})
+    for key in [key for key in examples if key in held_out]:  # a test set grew since
+        report.held_out_skipped += 1
+        del examples[key]
     ordered = sorted(examples.values(), key=lambda m: (m.get("intent"), normalise(m.get("text"))))
     report.nlu_total = len(ordered)
     if not ordered and not paths.nlu.exists():

@@ -161,3 +161,35 @@ def test_a_fallback_without_a_correction_is_not_exported(logged, paths):
     report = export_reviewed(log, store, paths)
     assert report.nlu_total == 0
     assert any("no intent" in reason for reason in report.skipped)
+
+
+def test_a_reviewed_message_in_a_held_out_test_set_is_never_exported(reviewed, paths, tmp_path):
+    """The retrain gate scores on the held-out sets: a reviewed message found there would be
+    trained on and then scored on, and the gate would see a better model than there is."""
+    from bot.export import ExportPaths, export_reviewed
+
+    log, store, turns = reviewed
+    export_reviewed(log, store, paths)
+    assert "actually I want a person" in read_nlu(paths.nlu)  # exported while not held out
+
+    held_out = tmp_path / "gate.yml"
+    held_out.write_text(
+        'version: "3.1"\nnlu:\n- intent: contact_human_agent\n  examples: |\n'
+        "    - Actually I want a   PERSON\n"  # the same message, as normalise() compares
+    )
+    guarded = ExportPaths(**{**paths.__dict__, "held_out": (held_out,)})
+    report = export_reviewed(log, store, guarded)
+    assert "actually I want a person" not in read_nlu(paths.nlu)  # and the old copy is gone
+    assert report.held_out_skipped == 1
+    assert "held out: 1 reviewed message(s) not written" in report.summary()
+    assert len(read_nlu(paths.nlu)) == report.nlu_total  # the other reviewed messages stay
+
+
+def test_the_default_guard_covers_every_set_the_gate_and_test_script_score_on():
+    from bot.export import ExportPaths
+
+    names = {path.name for path in ExportPaths().held_out}
+    assert {"nlu_heldout.yml", "nlu_robustness.yml", "offtopic_heldout.yml"} <= names
+    assert all(path.is_file() for path in ExportPaths().held_out)
+    under = ExportPaths.under(Path("/elsewhere"))
+    assert all(str(path).startswith("/elsewhere/tests/") for path in under.held_out)

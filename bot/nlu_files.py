@@ -1,0 +1,59 @@
+"""Reading Rasa NLU example files as sets of normalised messages.
+
+Export compares reviewed messages with two kinds of file: the hand-written training data
+(a reviewed message already there is not written again) and the held-out test sets the
+retrain gate scores on (a reviewed message found there is never written, or the gate would
+score the candidate on messages it trained on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+from bot.project import PROJECT_ROOT
+
+# The test sets `shopdesk retrain` and `scripts/test.sh` score on: never training data.
+HELD_OUT_FILES = (
+    PROJECT_ROOT / "tests" / "nlu_heldout.yml",
+    PROJECT_ROOT / "tests" / "nlu_robustness.yml",
+    PROJECT_ROOT / "tests" / "offtopic_heldout.yml",
+)
+
+
+def normalise(text: str) -> str:
+    """The form two messages are compared in: case-folded, whitespace collapsed."""
+    return " ".join(text.casefold().split())
+
+
+def examples_of(path: Path) -> dict[str, str]:
+    """normalised text -> intent of every example in one NLU file; {} for other YAML."""
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+
+    content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(content, dict) or "nlu" not in content:
+        return {}
+    return {
+        normalise(message.get("text")): message.get("intent")
+        for message in RasaYAMLReader().read(path).intent_examples
+    }
+
+
+def hand_written_examples(data_dir: Path, skip: Path) -> dict[str, str]:
+    """normalised text -> intent of every NLU example under `data_dir` except `skip`."""
+    examples: dict[str, str] = {}
+    for path in sorted(data_dir.rglob("*.yml")):
+        if path.resolve() != skip.resolve():
+            examples.update(examples_of(path))
+    return examples
+
+
+def held_out_texts(paths: Iterable[Path]) -> set[str]:
+    """The normalised messages of the held-out test sets that exist among `paths`."""
+    texts: set[str] = set()
+    for path in paths:
+        if path.is_file():
+            texts.update(examples_of(path))
+    return texts
