@@ -225,4 +225,11 @@ def test_a_worse_model_is_not_promoted_and_a_better_one_is(served_model, tmp_pat
     decision = promote_if_not_worse(candidate, worse_models)
     assert decision.promoted
     assert decision.candidate.accuracy > decision.current.accuracy + 0.3
+    # Each set is scored on its own (the off-topic one too, though it has a single intent).
+    assert set(decision.candidate.by_set) == {
+        "nlu_heldout.yml",
+        "nlu_robustness.yml",
+        "offtopic_heldout.yml",
+    }
+    assert min(decision.candidate.by_set.values()) > 0.8
     assert (worse_models / "candidate.tar.gz").is_file() and not candidate.exists()
