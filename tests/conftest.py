@@ -63,6 +63,17 @@ TINY_VOCAB_WORDS = sorted(
 )
 
 
+# Fixtures that start real servers or databases: a test using one is slow whether or not it
+# says so, so the `slow` marker follows from them (`pytest -m "not slow"` is the quick loop).
+SLOW_FIXTURES = frozenset({"bot", "production", "stores", "local_postgres", "served_model"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def write_tiny_bert(directory: Path, hidden_size: int = 32) -> Path:
     """Save a randomly initialised 2-layer BERT and its WordPiece tokenizer to `directory`."""
     import torch
