@@ -297,7 +297,18 @@ def test_an_admin_reviews_a_conversation_and_exports_it(browser, review_app: Rev
             response = page.goto(f"{app.base}/{path}")
             assert response.status == 200, path
             expect(page.locator("h1")).to_contain_text(heading)
+            if path == "dashboard":  # the outcomes are in the screenshot
+                expect(page.get_by_role("heading", name="Outcomes")).to_be_visible()
+                expect(page.locator("#card-resolved strong")).to_have_text("33%")  # customer-2
+                expect(page.locator("#card-handed-off strong")).to_have_text("67%")
             _shot(page, f"{number}-{path}")
+
+        # A figure's link lists the conversations behind it: the two handed off.
+        page.locator("#card-handed-off a").click()
+        page.wait_for_url(re.compile(r".*outcome=handed_off.*"))
+        expect(links).to_have_count(2)
+        expect(page.get_by_role("link", name="customer-1")).to_be_visible()
+        expect(page.get_by_role("link", name=XSS_ID)).to_be_visible()
 
         # The payload conversation: shown as the customer typed it, never run.
         page.goto(f"{app.base}/conversations")

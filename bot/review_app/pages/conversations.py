@@ -1,12 +1,17 @@
 """The conversation list (filters, search, pages) and one conversation as a chat to review.
 
 Reading and writing the database (the index's sync included) runs in a worker thread, off
-Sanic's event loop, so a long query or an export elsewhere never stalls other staff.
+Sanic's event loop, so a long query or an export elsewhere never stalls other staff. The
+`outcome` filter (with `reason`, and `intent` as the session's question) lists the
+conversations behind a dashboard figure: those with a session started in the date range that
+the figure counts (`bot/outcome_stats.py`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -15,7 +20,11 @@ from sanic.exceptions import NotFound
 from sanic.response import redirect
 
 from bot.conversation_index import ANSWERED_BY, ConversationFilter, channels, find_conversations
+from bot.outcome_stats import ANY, conversations_with
+from bot.outcomes import ABANDONED, ABANDONED_REASONS, HANDED_OFF, RESOLVED, UNRECORDED
+from bot.records import HANDOFF_REASONS
 from bot.review import NotAllowed, ReviewError
+from bot.review_app.pages.dashboard import DEFAULT_DAYS, EARLIEST, MAX_DAYS
 from bot.review_app.rendering import page_url, render
 from bot.review_app.threads import in_thread
 
@@ -34,6 +43,19 @@ ERRORS = {
 }
 # Beyond this the page's offset no longer fits the database's integers (a 500, not a page).
 MAX_PAGE = 100_000
+# The outcome filter's choices, and the reasons each outcome can be narrowed to.
+OUTCOME_CHOICES = {
+    ANY: "any session",
+    RESOLVED: "resolved",
+    HANDED_OFF: "handed off",
+    ABANDONED: "abandoned",
+}
+OUTCOME_REASONS = {
+    HANDED_OFF: (*HANDOFF_REASONS, UNRECORDED),
+    ABANDONED: tuple(ABANDONED_REASONS),
+}
+# Every conversation in the date range is read before the outcome filter narrows them.
+OUTCOME_SCAN_LIMIT = 1_000_000
 
 
 class FilterError(ValueError):
@@ -81,12 +103,48 @@ def parse_filter(args: Any) -> ConversationFilter:
     )
 
 
+@dataclass(frozen=True)
+class OutcomeFilter:
+    """Sessions started from `since` to `until` (UTC days) that a dashboard figure counts."""
+
+    outcome: str  # a key of OUTCOME_CHOICES
+    reason: str | None
+    since: dt.date
+    until: dt.date
+
+
+def parse_outcome(
+    args: Any, flt: ConversationFilter, today: dt.date
+) -> tuple[ConversationFilter, OutcomeFilter | None]:
+    """The query's outcome filter, with the list's dates; without dates, the dashboard's
+    default range (the last 30 days), which the returned filter then also carries."""
+    outcome, reason = args.get("outcome") or None, args.get("reason") or None
+    if outcome is None:
+        if reason is not None:
+            raise FilterError("a reason needs an outcome (handed off or abandoned).")
+        return flt, None
+    if outcome not in OUTCOME_CHOICES:
+        raise FilterError(f"outcome must be one of {', '.join(OUTCOME_CHOICES)}.")
+    if reason is not None and reason not in OUTCOME_REASONS.get(outcome, ()):
+        raise FilterError(f"that is not a reason a session is {OUTCOME_CHOICES[outcome]}.")
+    until = flt.until or today
+    since = flt.since or until - dt.timedelta(days=DEFAULT_DAYS - 1)
+    latest = today + dt.timedelta(days=MAX_DAYS)
+    if not EARLIEST <= since <= until <= latest:  # far dates overflow the time arithmetic
+        raise FilterError(f"with an outcome, choose dates from {EARLIEST} to {latest}.")
+    if (until - since).days >= MAX_DAYS:
+        raise FilterError(f"with an outcome, choose from 1 to {MAX_DAYS} days.")
+    narrowed = dataclasses.replace(flt, since=since, until=until)
+    return narrowed, OutcomeFilter(outcome, reason, since, until)
+
+
 @bp.get("/conversations")
 async def conversation_list(request: Request):
     ctx = request.app.ctx
     params = {key: request.args.get(key) for key in request.args}
     try:
-        flt = parse_filter(request.args)
+        today = dt.datetime.now(dt.timezone.utc).date()
+        flt, by_outcome = parse_outcome(request.args, parse_filter(request.args), today)
         page = max(1, int(request.args.get("page") or 1))
         if page > MAX_PAGE:
             raise FilterError(f"page must be a number from 1 to {MAX_PAGE}.")
@@ -104,9 +162,16 @@ async def conversation_list(request: Request):
             channels=await in_thread(channels, ctx.engine),
             intents=ctx.intents,
             answered_by=ANSWERED_BY,
+            outcomes=OUTCOME_CHOICES,
+            outcome_reasons=OUTCOME_REASONS,
+            by_outcome=None,
         )
+    if by_outcome is not None:  # the dates it used, shown in the form and kept by the pages
+        params.update(since=flt.since.isoformat(), until=flt.until.isoformat())
     size = ctx.settings.page_size
-    rows, total, known_channels = await in_thread(_list_page, ctx.engine, flt, size, page)
+    rows, total, known_channels = await in_thread(
+        _list_page, ctx.engine, flt, size, page, by_outcome
+    )
     return render(
         request,
         "conversations.html",
@@ -119,13 +184,32 @@ async def conversation_list(request: Request):
         channels=known_channels,
         intents=ctx.intents,
         answered_by=ANSWERED_BY,
+        outcomes=OUTCOME_CHOICES,
+        outcome_reasons=OUTCOME_REASONS,
+        by_outcome=by_outcome,
     )
 
 
-def _list_page(engine: Any, flt: ConversationFilter, size: int, page: int) -> tuple:
+def _list_page(
+    engine: Any, flt: ConversationFilter, size: int, page: int, by_outcome: OutcomeFilter | None
+) -> tuple:
     """One page of the list, how many match, and the channels to filter by (blocking)."""
-    rows, total = find_conversations(engine, flt, limit=size, offset=(page - 1) * size)
-    return rows, total, channels(engine)
+    offset = (page - 1) * size
+    if by_outcome is None:
+        rows, total = find_conversations(engine, flt, limit=size, offset=offset)
+        return rows, total, channels(engine)
+    wanted = conversations_with(
+        engine,
+        by_outcome.since,
+        by_outcome.until,
+        by_outcome.outcome,
+        by_outcome.reason,
+        flt.intent,
+    )
+    # The SQL filters (dates, channel, search, ...) narrow further; newest first as always.
+    rows, _ = find_conversations(engine, flt, limit=OUTCOME_SCAN_LIMIT)
+    matching = [row for row in rows if row.id in wanted]
+    return matching[offset : offset + size], len(matching), channels(engine)
 
 
 async def _conversation_or_404(request: Request, conversation_id: str | None):

@@ -4,7 +4,9 @@ Charts are drawn on the server with matplotlib's object API (`Figure`, no pyplot
 global figure state or GUI backend) into SVG, and embedded as data images: they need no
 JavaScript and no CDN, and pass the page's CSP (`img-src 'self' data:`). Each chart has alt
 text and the same numbers as a table. Reading and drawing run in a worker thread; drawing is
-serialised by a lock (matplotlib is not thread-safe) and cached for unchanged figures.
+serialised by a lock (matplotlib is not thread-safe) and cached for unchanged figures. The
+outcome figures (resolved, handed off, abandoned, per reason and per intent) come from
+`bot/outcome_stats.py` for the same days, each linking to the conversations behind it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from typing import Any
 
 from sanic import Blueprint, Request
 
+from bot.outcome_stats import OutcomeSummary, outcome_summary
+from bot.outcomes import ABANDONED_REASONS, UNRECORDED
+from bot.records import ASKED_FOR_HUMAN, COMPLAINT, NOTHING_FOUND, REPEATED_FALLBACK
 from bot.review_app.rendering import render
 from bot.review_app.threads import in_thread
 from bot.review_stats import DashboardStats, dashboard_stats
@@ -31,6 +36,14 @@ MAX_DAYS = 366
 EARLIEST = dt.date(1970, 1, 1)  # before any logged conversation; timestamps stay positive
 ACCENT, WARN, OK, BAD = "#3b5bdb", "#b7791f", "#1a7f4b", "#c0392b"
 _drawing = threading.Lock()
+# What each handoff reason means, next to its count.
+HANDOFF_REASON_WORDS = {
+    ASKED_FOR_HUMAN: "the customer asked for a person",
+    NOTHING_FOUND: 'a template could not be filled, or "No, it didn\'t" after a retrieved answer',
+    REPEATED_FALLBACK: "the bot did not understand the customer twice in a row",
+    COMPLAINT: "the customer complained",
+    UNRECORDED: "a handoff answer without a stored request",
+}
 
 
 class RangeError(ValueError):
@@ -199,9 +212,11 @@ def draw_charts(stats: DashboardStats) -> tuple[Chart, ...]:
         )
 
 
-def _build(engine: Any, since: dt.date, until: dt.date) -> tuple[DashboardStats, tuple]:
+def _build(
+    engine: Any, since: dt.date, until: dt.date
+) -> tuple[DashboardStats, tuple, OutcomeSummary]:
     stats = dashboard_stats(engine, since, until)
-    return stats, draw_charts(stats)
+    return stats, draw_charts(stats), outcome_summary(engine, since, until)
 
 
 # -------------------------------------------------------------------------- page
@@ -222,8 +237,9 @@ async def dashboard(request: Request):
             until=request.args.get("until") or "",
             stats=None,
             charts={},
+            outcomes=None,
         )
-    stats, charts = await in_thread(_build, request.app.ctx.engine, since, until)
+    stats, charts, outcomes = await in_thread(_build, request.app.ctx.engine, since, until)
     return render(
         request,
         "dashboard.html",
@@ -232,4 +248,7 @@ async def dashboard(request: Request):
         until=until.isoformat(),
         stats=stats,
         charts={chart.key: chart for chart in charts},
+        outcomes=outcomes,
+        abandoned_reasons=ABANDONED_REASONS,
+        handoff_reasons=HANDOFF_REASON_WORDS,
     )
