@@ -145,36 +145,36 @@ class ActionRetrieveAnswer(Action):
         return retrieve_answer(dispatcher, tracker)
 
 
-class ActionAskOrderNumber(Action):
-    """The order form's question, worded in data/faq.yml like every other answer."""
+class AskForSlot:
+    """One of the order form's questions, worded in data/faq.yml like every other answer.
+
+    A mixin, not an Action: rasa-sdk registers every Action subclass under its name.
+    """
+
+    slot = ""
 
     def name(self) -> str:
-        return "action_ask_order_number"
+        return f"action_ask_{self.slot}"
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         dispatcher.utter_message(
-            text=resources().faq.asks["order_number"],
-            answer_source={"kind": "ask", "slot": "order_number"},
+            text=resources().faq.asks[self.slot], answer_source={"kind": "ask", "slot": self.slot}
         )
         return []
 
 
-class ActionAskOrderEmail(Action):
+class ActionAskOrderNumber(AskForSlot, Action):
+    """The order form's first question: the six-digit order number."""
+
+    slot = "order_number"
+
+
+class ActionAskOrderEmail(AskForSlot, Action):
     """The order form's second question: the e-mail the order was placed with."""
 
-    def name(self) -> str:
-        return "action_ask_order_email"
-
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        dispatcher.utter_message(
-            text=resources().faq.asks[ORDER_EMAIL],
-            answer_source={"kind": "ask", "slot": ORDER_EMAIL},
-        )
-        return []
+    slot = ORDER_EMAIL
 
 
 class ValidateOrderForm(FormValidationAction):

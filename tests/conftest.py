@@ -152,6 +152,25 @@ def serve_in_tests(app):
 # ------------------------------------------------- a conversation log on SQLite
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """What the actions answer from (`actions.shared.resources`): the real project files,
+    with the orders and shopdesk databases in a temporary folder."""
+
+    from bot.orders import create_sample_orders
+
+    folder = tmp_path_factory.mktemp("action-dbs")
+    os.environ["SHOPDESK_ORDERS_DB_URL"] = f"sqlite:///{folder / 'orders.db'}"
+    os.environ["SHOPDESK_DB_URL"] = f"sqlite:///{folder / 'shopdesk.db'}"
+    create_sample_orders(os.environ["SHOPDESK_ORDERS_DB_URL"], count=30)
+    from actions.shared import resources
+
+    resources.cache_clear()
+    yield resources()
+    resources.cache_clear()
+    del os.environ["SHOPDESK_ORDERS_DB_URL"], os.environ["SHOPDESK_DB_URL"]
+
+
 @pytest.fixture()
 def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'shopdesk.db'}"

@@ -9,25 +9,6 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory):
-    """The real project files, with the databases in a temporary folder."""
-    import os
-
-    from bot.orders import create_sample_orders
-
-    folder = tmp_path_factory.mktemp("dbs")
-    os.environ["SHOPDESK_ORDERS_DB_URL"] = f"sqlite:///{folder / 'orders.db'}"
-    os.environ["SHOPDESK_DB_URL"] = f"sqlite:///{folder / 'shopdesk.db'}"
-    create_sample_orders(os.environ["SHOPDESK_ORDERS_DB_URL"], count=30)
-    from actions.shared import resources
-
-    resources.cache_clear()
-    yield resources()
-    resources.cache_clear()
-    del os.environ["SHOPDESK_ORDERS_DB_URL"], os.environ["SHOPDESK_DB_URL"]
-
-
 def user_event(text: str, intent: str, confidence: float = 0.95) -> dict[str, Any]:
     return {
         "event": "user",

@@ -25,25 +25,6 @@ SECRET = b"order-token-secret-for-tests"
 # ------------------------------------------------------------------------- the actions
 
 
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory):
-    """The real project files, with the databases in a temporary folder."""
-    import os
-
-    from bot.orders import create_sample_orders
-
-    folder = tmp_path_factory.mktemp("ownership-dbs")
-    os.environ["SHOPDESK_ORDERS_DB_URL"] = f"sqlite:///{folder / 'orders.db'}"
-    os.environ["SHOPDESK_DB_URL"] = f"sqlite:///{folder / 'shopdesk.db'}"
-    create_sample_orders(os.environ["SHOPDESK_ORDERS_DB_URL"], count=30)
-    from actions.shared import resources
-
-    resources.cache_clear()
-    yield resources()
-    resources.cache_clear()
-    del os.environ["SHOPDESK_ORDERS_DB_URL"], os.environ["SHOPDESK_DB_URL"]
-
-
 def order_tracker(
     sender: str, slots: dict[str, Any], metadata: dict[str, Any] | None = None
 ) -> Tracker:
