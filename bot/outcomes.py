@@ -71,12 +71,10 @@ UNRECORDED = "unrecorded"
 
 RESOLVING_ANSWERS = frozenset({"template", "retrieval", "feedback_thanks"})
 ASK, REPHRASE_ANSWER, HANDOFF_ANSWER, RETRIEVAL = "ask", "rephrase", "handoff", "retrieval"
-# The feedback buttons' payloads, and the intents that ask nothing the bot answers from the
-# FAQ, transcripts or a person ("ok", "never mind" to the order form included).
+# The feedback buttons' payloads, and the intents of domain.yml that ask nothing the bot
+# answers from the FAQ, transcripts or a person.
 FEEDBACK_INTENTS = frozenset({"affirm", "deny"})
-SMALL_TALK = frozenset(
-    {"greet", "goodbye", "thank_you", "affirm", "deny", "bot_challenge", "acknowledge", "stop_form"}
-)
+SMALL_TALK = frozenset({"greet", "goodbye", "thank_you", "affirm", "deny", "bot_challenge"})
 
 
 @dataclass(frozen=True)

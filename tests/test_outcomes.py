@@ -496,8 +496,8 @@ def test_the_rules_on_single_sessions():
     assert classify(earlier).outcome == "resolved"
     after = Session("c", (m(0, "x", "retrieval"), m(50, "get_refund", "template")), (), (60.0,))
     assert classify(after).reason == "not_helpful"
-    # "ok" after the answer asks nothing; a question after it that got no answer does.
-    ok = Session("c", (m(0, "get_refund", "template"), m(5, "acknowledge")))
+    # "thanks" after the answer asks nothing; a question after it that got no answer does.
+    ok = Session("c", (m(0, "get_refund", "template"), m(5, "thank_you")))
     assert classify(ok).outcome == "resolved"
     ignored = Session("c", (m(0, "get_refund", "template"), m(5, "get_invoice")))
     assert (classify(ignored).reason, classify(ignored).intent) == ("no_answer", "get_invoice")
@@ -676,3 +676,14 @@ def test_outcome_links_need_a_login(ana):
         f"/conversations?{RANGE}&outcome=resolved", allow_redirects=False
     )
     assert response.status == 302 and response.headers["location"].startswith("/login?next=")
+
+
+def test_small_talk_names_only_intents_the_domain_has():
+    """A renamed or missing intent would silently count its sessions as questions."""
+    import yaml
+
+    from bot.outcomes import SMALL_TALK
+    from tests.conftest import PROJECT_ROOT
+
+    intents = set(yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["intents"])
+    assert SMALL_TALK <= intents, SMALL_TALK - intents
