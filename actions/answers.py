@@ -8,7 +8,9 @@ from typing import Any
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.form_turns import repaired_since_message, resumed_after_digression
 from actions.handoff import hand_off
+from actions.order_number_repair import extract_order_number
 from actions.ownership import ORDER_EMAIL, check_ownership, needs_email, say_refusal
 from actions.shared import resources
 from bot.faq import FaqRenderError
@@ -159,9 +161,9 @@ class AskForSlot:
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        dispatcher.utter_message(
-            text=resources().faq.asks[self.slot], answer_source={"kind": "ask", "slot": self.slot}
-        )
+        if self.slot == "order_number" and repaired_since_message(tracker):
+            return []  # the repair's answer ended with the question already
+        ask_again(dispatcher, tracker, self.slot)
         return []
 
 
@@ -175,6 +177,15 @@ class ActionAskOrderEmail(AskForSlot, Action):
     """The order form's second question: the e-mail the order was placed with."""
 
     slot = ORDER_EMAIL
+
+
+def ask_again(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> None:
+    """The form's question; after a digression one short sentence that leads back to it."""
+    source = {"kind": "ask", "slot": slot}
+    if resumed_after_digression(tracker):
+        dispatcher.utter_message(response=f"utter_back_to_{slot}", answer_source=source)
+    else:
+        dispatcher.utter_message(text=resources().faq.asks[slot], answer_source=source)
 
 
 class ValidateOrderForm(FormValidationAction):
@@ -214,6 +225,13 @@ class ValidateOrderForm(FormValidationAction):
         )
         return {ORDER_EMAIL: None}
 
+    def extract_order_number(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Read the reply to the number question: wrong length, several numbers, "482 913",
+        "I don't know it" each get their answer (actions/order_number_repair.py)."""
+        return extract_order_number(dispatcher, tracker)
+
     def validate_order_number(
         self,
         value: Any,
@@ -221,6 +239,8 @@ class ValidateOrderForm(FormValidationAction):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> dict[str, Any]:
+        if value is None:  # emptied by the extraction, which said why
+            return {"order_number": None}
         number = "".join(ch for ch in str(value or "") if ch.isdigit())
         if len(number) == 6:
             return {"order_number": number}

@@ -34,6 +34,11 @@ NOT_TEMPLATED = {
     "bot_challenge",
     "out_of_scope",
     "contact_human_agent",
+    # Small talk and the order form's repairs: answered by the dialogue and the form.
+    "acknowledge",
+    "stop_form",
+    "dont_know_order_number",
+    "lookup_order_by_email",
 }
 
 

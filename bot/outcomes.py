@@ -74,7 +74,9 @@ ASK, REPHRASE_ANSWER, HANDOFF_ANSWER, RETRIEVAL = "ask", "rephrase", "handoff", 
 # The feedback buttons' payloads, and the intents of domain.yml that ask nothing the bot
 # answers from the FAQ, transcripts or a person.
 FEEDBACK_INTENTS = frozenset({"affirm", "deny"})
-SMALL_TALK = frozenset({"greet", "goodbye", "thank_you", "affirm", "deny", "bot_challenge"})
+SMALL_TALK = frozenset(
+    {"greet", "goodbye", "thank_you", "affirm", "deny", "bot_challenge", "acknowledge", "stop_form"}
+)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,10 @@ ASKED_FOR_HUMAN = "asked_for_human"
 NOTHING_FOUND = "nothing_found"
 REPEATED_FALLBACK = "repeated_fallback"
 COMPLAINT = "complaint"
+# The customer was frustrated twice, or once after the bot did not understand them.
+FRUSTRATION = "frustration"
+# The customer wrote in a language the bot does not speak and accepted a person.
+OTHER_LANGUAGE = "other_language"
 HANDOFF_REASONS = (ASKED_FOR_HUMAN, NOTHING_FOUND, REPEATED_FALLBACK, COMPLAINT)
 
 OPEN, TAKEN, RELEASED = "open", "taken", "released"

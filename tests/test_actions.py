@@ -261,3 +261,198 @@ def test_an_order_with_an_empty_field_goes_to_a_person_not_to_the_customer_as_no
     assert messages[0]["answer_source"]["reason"] == "nothing_found"
     assert "None" not in messages[0]["text"]
     assert events == [{"event": "pause", "timestamp": None}]
+
+
+# The order form's repairs (actions/order_number_repair.py): the events a form turn sees,
+# with the form asking for the order number and the customer's reply last.
+ASKING_NUMBER = {"requested_slot": "order_number"}
+
+
+def form_turn(text: str, intent: str, earlier: list[dict[str, Any]] | None = None) -> Tracker:
+    """The tracker the validation action gets right after the customer's reply."""
+    opened = [{"event": "active_loop", "name": "order_form"}] + (earlier or [])
+    turn = tracker(text, intent, dict(ASKING_NUMBER), events=opened)
+    turn.events.append({"event": "action", "name": "order_form"})
+    return turn
+
+
+def repair_turn(repair: str) -> list[dict[str, Any]]:
+    """An earlier failed try: the customer's reply and the repair's answer."""
+    return [
+        user_event("x", "out_of_scope"),
+        {"event": "bot", "metadata": {"answer_source": {"kind": "ask", "repair": repair}}},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("482913", ["482913"]),
+        ("482 913", ["482913"]),
+        ("it's 482-913", ["482913"]),
+        ("482913 604731", ["482913", "604731"]),
+        ("482913 or 604731", ["482913", "604731"]),
+        ("123", ["123"]),
+        ("anna1984@example.org", []),
+        ("2 shirts, order 482913", ["2", "482913"]),
+    ],
+)
+def test_number_candidates_join_spaces_and_dashes_and_skip_emails(text, expected):
+    from actions.order_number_repair import number_candidates
+
+    assert number_candidates(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "number", "repair"),
+    [
+        ("482 913", "out_of_scope", "482913", None),
+        ("it's 482-913", "out_of_scope", "482913", None),
+        ("2 shirts, order 482913", "track_order", "482913", None),
+        ("123", "goodbye", None, "wrong_length"),
+        ("48291", "out_of_scope", None, "wrong_length"),
+        ("482913 or 604731", "out_of_scope", None, "several"),
+        ("482913 and again 482913", "out_of_scope", "482913", None),
+        ("I don't know it", "dont_know_order_number", None, "dont_know"),
+        ("look it up by my email", "lookup_order_by_email", None, "by_email"),
+        ("how long does delivery take", "delivery_period", None, None),
+        ("never mind", "stop_form", None, None),
+    ],
+)
+def test_read_order_number(text, intent, number, repair):
+    from actions.order_number_repair import Reading, read_order_number
+
+    assert read_order_number(text, intent) == Reading(number=number, repair=repair)
+
+
+def test_a_wrong_length_number_is_explained_not_a_goodbye(shared):
+    from actions.answers import ValidateOrderForm
+
+    dispatcher = CollectingDispatcher()
+    form = ValidateOrderForm()
+    assert form.extract_order_number(dispatcher, form_turn("123", "goodbye"), {}) == {
+        "order_number": None
+    }
+    assert [m["response"] for m in dispatcher.messages] == ["utter_order_number_wrong_length"]
+    assert dispatcher.messages[0]["answer_source"]["repair"] == "wrong_length"
+    # the form then asks again; its question is not repeated after the repair's answer
+    assert form.validate_order_number(None, dispatcher, form_turn("123", "goodbye"), {}) == {
+        "order_number": None
+    }
+    assert len(dispatcher.messages) == 1
+
+
+def test_each_repair_has_its_answer(shared):
+    from actions.answers import ValidateOrderForm
+
+    cases = {
+        ("482913 or 604731", "out_of_scope"): "utter_order_number_several",
+        ("I don't have the number", "dont_know_order_number"): "utter_order_number_where",
+        ("find it by my email", "lookup_order_by_email"): "utter_order_number_no_email_lookup",
+    }
+    for (text, intent), response in cases.items():
+        dispatcher = CollectingDispatcher()
+        events = ValidateOrderForm().extract_order_number(dispatcher, form_turn(text, intent), {})
+        assert events == {"order_number": None}
+        assert [m["response"] for m in dispatcher.messages] == [response]
+        assert "buttons" not in dispatcher.messages[0] or not dispatcher.messages[0]["buttons"]
+
+
+def test_a_spaced_or_dashed_number_is_taken_as_six_digits(shared):
+    from actions.answers import ValidateOrderForm
+
+    dispatcher = CollectingDispatcher()
+    form = ValidateOrderForm()
+    assert form.extract_order_number(dispatcher, form_turn("482 913", "out_of_scope"), {}) == {
+        "order_number": "482913"
+    }
+    dashed = form.validate_order_number("482-913", dispatcher, form_turn("x", "out_of_scope"), {})
+    assert dashed == {"order_number": "482913"}
+    assert dispatcher.messages == []
+
+
+def test_the_second_failed_try_offers_a_person(shared):
+    from actions.answers import ValidateOrderForm
+    from actions.ownership import PERSON_BUTTON
+
+    dispatcher = CollectingDispatcher()
+    turn = form_turn("48291", "out_of_scope", earlier=repair_turn("wrong_length"))
+    ValidateOrderForm().extract_order_number(dispatcher, turn, {})
+    assert [m["response"] for m in dispatcher.messages] == [
+        "utter_order_number_wrong_length",
+        "utter_order_number_offer_person",
+    ]
+    assert dispatcher.messages[1]["buttons"] == [PERSON_BUTTON]
+    assert PERSON_BUTTON["payload"] == "/contact_human_agent"
+
+
+def test_tries_of_an_earlier_form_do_not_count(shared):
+    from actions.answers import ValidateOrderForm
+
+    dispatcher = CollectingDispatcher()
+    earlier = repair_turn("wrong_length") + [{"event": "active_loop", "name": "order_form"}]
+    turn = form_turn("123", "out_of_scope")
+    turn.events[:0] = earlier
+    ValidateOrderForm().extract_order_number(dispatcher, turn, {})
+    assert len(dispatcher.messages) == 1
+
+
+def test_a_question_in_the_form_is_left_to_the_digression_rules(shared):
+    """Nothing extracted: the form rejects the message and a rule answers the question."""
+    from actions.answers import ValidateOrderForm
+
+    dispatcher = CollectingDispatcher()
+    turn = form_turn("how long does delivery to Austria take", "delivery_period")
+    assert ValidateOrderForm().extract_order_number(dispatcher, turn, {}) == {}
+    assert dispatcher.messages == []
+
+
+def test_back_from_a_digression_the_form_asks_again_in_one_sentence(shared):
+    from actions.answers import ActionAskOrderEmail, ActionAskOrderNumber, ValidateOrderForm
+
+    answered = [{"event": "action", "name": "action_answer"}, {"event": "bot", "text": "..."}]
+    turn = form_turn("what can I pay with", "check_payment_methods")
+    turn.events[-1:-1] = answered  # the answer came before the form's turn
+    dispatcher = CollectingDispatcher()
+    # the form's validation runs again on the way back: it must not read the question again
+    assert ValidateOrderForm().extract_order_number(dispatcher, turn, {}) == {}
+    messages, _ = run(ActionAskOrderNumber(), turn)
+    assert [m["response"] for m in messages] == ["utter_back_to_order_number"]
+    messages, _ = run(ActionAskOrderEmail(), turn)
+    assert [m["response"] for m in messages] == ["utter_back_to_order_email"]
+    # a plain first question is the usual one, from data/faq.yml
+    messages, _ = run(ActionAskOrderNumber(), tracker("where is my order", "track_order"))
+    assert "six-digit order number" in messages[0]["text"]
+
+
+def test_the_question_is_not_repeated_after_a_repair(shared):
+    from actions.answers import ActionAskOrderNumber
+
+    turn = form_turn("123", "out_of_scope")
+    turn.events.append(repair_turn("wrong_length")[1])
+    messages, _ = run(ActionAskOrderNumber(), turn)
+    assert messages == []
+
+
+@pytest.mark.parametrize(
+    ("text", "in_form", "responses"),
+    [
+        ("ok", False, ["utter_acknowledged"]),
+        ("👍", False, ["utter_acknowledged"]),
+        ("hmm", False, ["utter_acknowledged"]),
+        ("?", False, ["utter_still_here"]),
+        ("are you there?", False, ["utter_still_here"]),
+        ("hello?", True, ["utter_still_here_in_form"]),
+        ("ok", True, []),
+        ("🙂", True, []),
+    ],
+)
+def test_small_talk_gets_a_short_reply_or_none_inside_the_form(text, in_form, responses):
+    from actions.small_talk import ActionAcknowledge
+
+    turn = tracker(text, "acknowledge")
+    if in_form:
+        turn.active_loop = {"name": "order_form"}
+    messages, events = run(ActionAcknowledge(), turn)
+    assert [m["response"] for m in messages] == responses
+    assert events == []
