@@ -24,7 +24,14 @@ COMPLAINT = "complaint"
 FRUSTRATION = "frustration"
 # The customer wrote in a language the bot does not speak and accepted a person.
 OTHER_LANGUAGE = "other_language"
-HANDOFF_REASONS = (ASKED_FOR_HUMAN, NOTHING_FOUND, REPEATED_FALLBACK, COMPLAINT)
+HANDOFF_REASONS = (
+    ASKED_FOR_HUMAN,
+    NOTHING_FOUND,
+    REPEATED_FALLBACK,
+    COMPLAINT,
+    FRUSTRATION,
+    OTHER_LANGUAGE,
+)
 
 OPEN, TAKEN, RELEASED = "open", "taken", "released"
 
