@@ -9,8 +9,10 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.form_turns import repaired_since_message, resumed_after_digression
+from actions.frustration import apologise_and_offer_person, frustration_due, is_frustrated
 from actions.handoff import hand_off
 from actions.order_number_repair import extract_order_number
+from actions.order_state import order_to_check
 from actions.ownership import ORDER_EMAIL, check_ownership, needs_email, say_refusal
 from actions.shared import resources
 from bot.faq import FaqRenderError
@@ -84,10 +86,14 @@ class ActionAnswer(Action):
                 text=shared.faq.asks[missing], answer_source={"kind": "ask", "slot": missing}
             )
             return []
+        if frustration_due(tracker):
+            # Answer, but first the apology and the way to a person (actions/frustration.py).
+            apologise_and_offer_person(dispatcher)
         order, events = None, []
-        if "order_number" in answer.requires:
+        number = order_to_check(tracker, answer)  # required, or optional and named
+        if number is not None:
             # Nothing about an order before the customer showed it is theirs.
-            ownership = check_ownership(tracker, str(slots["order_number"]))
+            ownership = check_ownership(tracker, number)
             if ownership.order is None:
                 return say_refusal(dispatcher, tracker, ownership)
             order, events = ownership.order, ownership.events
@@ -106,6 +112,9 @@ class ActionAnswer(Action):
 def retrieve_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
     """The best past agent reply above the threshold; else rephrase, then a person."""
     shared = resources()
+    if frustration_due(tracker):
+        apologise_and_offer_person(dispatcher)
+        return []
     text = tracker.latest_message.get("text") or ""
     hit = shared.search.best(text)
     if hit is not None:
@@ -122,6 +131,10 @@ def retrieve_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[
             buttons=HELPFUL_BUTTONS,
             answer_source={"kind": "feedback_request"},
         )
+        return []
+    if is_frustrated(tracker.latest_message or {}):
+        # An angry message the bot cannot place is no request to rephrase.
+        apologise_and_offer_person(dispatcher)
         return []
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     if intent == "out_of_scope":

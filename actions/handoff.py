@@ -9,7 +9,7 @@ from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.shared import resources
-from bot.records import ASKED_FOR_HUMAN, COMPLAINT
+from bot.records import ASKED_FOR_HUMAN, COMPLAINT, FRUSTRATION, OTHER_LANGUAGE
 
 
 def hand_off(
@@ -40,7 +40,23 @@ class ActionHandoff(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        return hand_off(
-            dispatcher, tracker, COMPLAINT if intent == "complaint" else ASKED_FOR_HUMAN
-        )
+        return hand_off(dispatcher, tracker, handoff_reason(tracker))
+
+
+def handoff_reason(tracker: Tracker) -> str:
+    """Why the customer asked for a person: a complaint, or the offer the bot just made."""
+    if (tracker.latest_message.get("intent") or {}).get("name") == "complaint":
+        return COMPLAINT
+    offered_for = _last_bot_source_kind(tracker)
+    if offered_for == "frustration":
+        return FRUSTRATION
+    if offered_for == "other_language":
+        return OTHER_LANGUAGE
+    return ASKED_FOR_HUMAN
+
+
+def _last_bot_source_kind(tracker: Tracker) -> str | None:
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            return ((event.get("metadata") or {}).get("answer_source") or {}).get("kind")
+    return None

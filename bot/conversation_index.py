@@ -2,10 +2,11 @@
 
 Rasa's `events` table keeps confidence, channel and answer sources inside a JSON column, which
 SQL cannot filter portably. `sync` copies what the filters need into two tables of ours, one
-row per customer message and one per conversation, reading only events it has not applied (the
-way Rasa X consumed the event stream; `bot/index_window.py` says how it knows which, so that
-an event committed late by another Rasa worker is never skipped). The review app calls it
-before each list it shows.
+row per customer message and one per conversation (`bot/index_rows.py` builds both from an
+event), reading only events it has not applied (the way Rasa X consumed the event stream;
+`bot/index_window.py` says how it knows which, so that an event committed late by another
+Rasa worker is never skipped). The review app calls it before each list it shows. Emptied,
+the index is rebuilt from the whole log by the next sync (migration 0005 does that).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Float,
     Integer,
@@ -33,8 +35,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
-from bot.conversations import EVENTS, FALLBACK_INTENT
+from bot.conversations import EVENTS
 from bot.database import Base
+from bot.index_rows import fold, message_values, new_conversation, updated_conversation
 from bot.index_window import (
     LAG_SECONDS,
     Window,
@@ -45,6 +48,7 @@ from bot.index_window import (
     read_window,
     remember,
 )
+from bot.message_signals import ENGLISH
 from bot.records import AnswerFeedback
 from bot.review import ConversationReviewRow
 
@@ -65,6 +69,8 @@ class MessageIndexRow(Base):
     confidence = Column(Float)
     answer_kind = Column(String(32))
     answer_score = Column(Float)
+    frustrated = Column(Boolean)  # None: logged before frustration was detected
+    language = Column(String(16))  # ISO code; None: unknown
 
 
 class ConversationIndexRow(Base):
@@ -79,6 +85,8 @@ class ConversationIndexRow(Base):
     retrievals = Column(Integer, nullable=False)
     handoffs = Column(Integer, nullable=False)
     min_confidence = Column(Float)
+    frustrated_messages = Column(Integer, nullable=False, default=0)
+    other_language_messages = Column(Integer, nullable=False, default=0)  # not English
 
 
 MESSAGES = MessageIndexRow.__table__
@@ -87,74 +95,21 @@ REVIEWS = ConversationReviewRow.__table__
 FEEDBACK = AnswerFeedback.__table__
 
 
-def fold(text: str) -> str:
-    """Case- and space-insensitive form for search."""
-    return " ".join(text.casefold().split())
-
-
-def _classifier_guess(parse: dict[str, Any]) -> tuple[str | None, float | None]:
-    for entry in parse.get("intent_ranking") or []:
-        if entry.get("name") and entry.get("name") != FALLBACK_INTENT:
-            return entry["name"], float(entry.get("confidence") or 0.0)
-    intent = parse.get("intent") or {}
-    return intent.get("name"), intent.get("confidence")
-
-
 def _apply_user(connection: Connection, event_id: int, sender: str, data: dict) -> None:
     if connection.scalar(select(MESSAGES.c.event_id).where(MESSAGES.c.event_id == event_id)):
         return  # already indexed: applying twice would count the message twice
-    parse = data.get("parse_data") or {}
-    classifier_intent, confidence = _classifier_guess(parse)
-    at = float(data.get("timestamp") or 0.0)
-    text = data.get("text") or ""
-    intent = (parse.get("intent") or {}).get("name")
-    channel = data.get("input_channel")
-    connection.execute(
-        MESSAGES.insert().values(
-            event_id=event_id,
-            conversation_id=sender,
-            at=at,
-            channel=channel,
-            text=text,
-            text_folded=fold(text),
-            intent=intent,
-            classifier_intent=classifier_intent,
-            confidence=confidence,
-        )
-    )
-    fallback = 1 if intent == FALLBACK_INTENT else 0
+    message = message_values(event_id, sender, data)
+    connection.execute(MESSAGES.insert().values(**message))
     row = connection.execute(
         select(CONVERSATIONS).where(CONVERSATIONS.c.conversation_id == sender)
     ).first()
     if row is None:
-        connection.execute(
-            CONVERSATIONS.insert().values(
-                conversation_id=sender,
-                channel=channel,
-                started_at=at,
-                ended_at=at,
-                user_messages=1,
-                fallbacks=fallback,
-                retrievals=0,
-                handoffs=0,
-                min_confidence=confidence,
-            )
-        )
+        connection.execute(CONVERSATIONS.insert().values(**new_conversation(message)))
         return
-    lowest = row.min_confidence
-    if confidence is not None:
-        lowest = confidence if lowest is None else min(lowest, confidence)
     connection.execute(
         update(CONVERSATIONS)
         .where(CONVERSATIONS.c.conversation_id == sender)
-        .values(
-            channel=row.channel or channel,
-            started_at=min(row.started_at, at),  # a late commit may be an earlier message
-            ended_at=max(row.ended_at, at),
-            user_messages=row.user_messages + 1,
-            fallbacks=row.fallbacks + fallback,
-            min_confidence=lowest,
-        )
+        .values(**updated_conversation(row, message))
     )
 
 
@@ -257,9 +212,13 @@ class ConversationFilter:
     negative_feedback: bool = False
     reviewed: bool | None = None
     search: str | None = None
+    frustrated: bool = False  # a frustrated message (within the dates, if any)
+    language: str | None = None  # OTHER_LANGUAGES or one code: a message in it (ditto)
 
 
 ANSWERED_BY = ("fallback", "retrieval", "handoff")
+# The language filter's "any language but English".
+OTHER_LANGUAGES = "other"
 
 
 @dataclass(frozen=True)
@@ -274,6 +233,8 @@ class ConversationRow:
     handoffs: int
     min_confidence: float | None
     reviewed: bool
+    frustrated_messages: int = 0
+    other_language_messages: int = 0
 
 
 def _utc(timestamp: float) -> dt.datetime:
@@ -287,6 +248,25 @@ def _day_start(day: dt.date) -> float:
 def _like_pattern(term: str) -> str:
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def _signal_conditions(flt: ConversationFilter) -> list[Any]:
+    """A message with each signal asked for (not necessarily the same one), sent within the
+    dates: so that a dashboard figure's link lists exactly the conversations it counted."""
+    m = MESSAGES.c
+    signals: list[Any] = []
+    if flt.frustrated:
+        signals.append(m.frustrated.is_(True))
+    if flt.language == OTHER_LANGUAGES:
+        signals.append(and_(m.language.isnot(None), m.language != ENGLISH))
+    elif flt.language:
+        signals.append(m.language == flt.language)
+    within = [m.conversation_id == CONVERSATIONS.c.conversation_id]
+    if flt.since is not None:
+        within.append(m.at >= _day_start(flt.since))
+    if flt.until is not None:
+        within.append(m.at < _day_start(flt.until + dt.timedelta(days=1)))
+    return [exists().where(*within, signal) for signal in signals]
 
 
 def _conditions(flt: ConversationFilter) -> list[Any]:
@@ -332,7 +312,7 @@ def _conditions(flt: ConversationFilter) -> list[Any]:
                 and_(*(MESSAGES.c.text_folded.like(_like_pattern(t), escape="\\") for t in terms)),
             )
         )
-    return conditions
+    return conditions + _signal_conditions(flt)
 
 
 def find_conversations(
@@ -367,6 +347,8 @@ def find_conversations(
                 handoffs=row.handoffs,
                 min_confidence=row.min_confidence,
                 reviewed=bool(row.reviewed),
+                frustrated_messages=row.frustrated_messages,
+                other_language_messages=row.other_language_messages,
             )
             for row in connection.execute(query)
         ]
@@ -376,4 +358,13 @@ def find_conversations(
 def channels(engine: Engine) -> list[str]:
     with engine.connect() as connection:
         query = select(CONVERSATIONS.c.channel).where(CONVERSATIONS.c.channel.isnot(None))
+        return sorted(set(connection.scalars(query.distinct())))
+
+
+def languages(engine: Engine) -> list[str]:
+    """The languages other than English that customers wrote in, for the filter's choices."""
+    query = select(MESSAGES.c.language).where(
+        MESSAGES.c.language.isnot(None), MESSAGES.c.language != ENGLISH
+    )
+    with engine.connect() as connection:
         return sorted(set(connection.scalars(query.distinct())))

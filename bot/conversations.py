@@ -3,7 +3,8 @@
 The Rasa server writes every event to the `events` table (`SQLTrackerStore`); this module
 turns those rows, with the action server's handoff and feedback records, into what staff
 review: who talked on which channel and when, each user message with the predicted intent,
-confidence, ranking and entities, and each bot message with why it was said.
+confidence, ranking, entities, frustration and language, and each bot message with why it
+was said.
 """
 
 from __future__ import annotations
@@ -29,9 +30,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.database import open_database
+from bot.message_signals import is_other_language, signals_of
 from bot.records import AnswerFeedback, HandoffRequest
 
 FALLBACK_INTENT = "nlu_fallback"
+# Set by the LanguageDetector for a language the bot does not speak (bot/nlu/).
+OTHER_LANGUAGE_INTENT = "other_language"
+# Intents the pipeline puts in front of the classifier's ranking: never the classifier's guess
+# and never training data.
+PIPELINE_INTENTS = frozenset({FALLBACK_INTENT, OTHER_LANGUAGE_INTENT})
 
 # Rasa's `SQLTrackerStore.SQLEvent` table, declared here so that reading the log does not
 # import Rasa (tests/test_conversations.py checks the two agree).
@@ -71,12 +78,19 @@ class UserTurn:
     entities: list[dict[str, Any]]
     channel: str | None
     message_id: str | None
+    frustrated: bool | None = None  # None: logged before frustration was detected
+    language: str | None = None  # ISO code; None: unknown
     kind: str = "user"
 
     @property
+    def other_language(self) -> bool:
+        """Written in a language other than the bot's English (unknown is not other)."""
+        return is_other_language(self.language)
+
+    @property
     def classifier_intent(self) -> IntentGuess | None:
-        """The classifier's own top intent, also when the FallbackClassifier overrode it."""
-        return next((g for g in self.ranking if g.name != FALLBACK_INTENT), None)
+        """The classifier's own top intent, also when the fallback or language check overrode it."""
+        return next((g for g in self.ranking if g.name not in PIPELINE_INTENTS), None)
 
 
 @dataclass
@@ -152,6 +166,7 @@ def _user_turn(event_id: int, data: dict[str, Any]) -> UserTurn:
         for entry in parse.get("intent_ranking") or []
         if entry.get("name")
     ]
+    signals = signals_of(parse)
     return UserTurn(
         event_id=event_id,
         at=_time(data.get("timestamp")),
@@ -162,6 +177,8 @@ def _user_turn(event_id: int, data: dict[str, Any]) -> UserTurn:
         entities=list(parse.get("entities") or []),
         channel=data.get("input_channel"),
         message_id=data.get("message_id"),
+        frustrated=signals.frustrated,
+        language=signals.language,
     )
 
 

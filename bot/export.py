@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from bot.conversations import FALLBACK_INTENT, Conversation, ConversationLog, UserTurn
+from bot.conversations import PIPELINE_INTENTS, Conversation, ConversationLog, UserTurn
 from bot.nlu_files import HELD_OUT_FILES, hand_written_examples, held_out_texts, normalise
 from bot.privacy import MaskedText, map_span, mask_personal_data
 from bot.project import PROJECT_ROOT
@@ -182,7 +182,7 @@ def export_nlu(
         intent = review.corrected_intent or turn.intent
         if not key or text.lstrip().startswith("/"):
             continue  # empty, or a button payload rather than the customer's words
-        if intent in (None, FALLBACK_INTENT):
+        if intent is None or intent in PIPELINE_INTENTS:
             report.skipped.append(f"{where}: no intent (correct it to export it)")
             continue
         if key in held_out or normalise(turn.text) in held_out:

@@ -39,6 +39,11 @@ NOT_TEMPLATED = {
     "stop_form",
     "dont_know_order_number",
     "lookup_order_by_email",
+    # A bare order number or e-mail, an insult, another language (actions/frustration.py,
+    # actions/other_language.py).
+    "inform",
+    "insult",
+    "other_language",
 }
 
 
@@ -58,23 +63,62 @@ def _never_none(value: Any) -> Any:
     return value
 
 
+# `uses_order:` values: answer from the order's state when the customer named an order (and
+# showed it is theirs), in general otherwise, never asking for a number just for this answer.
+USES_ORDER = ("optional",)
+# The days the start-up check renders every order answer on: within the example orders' return
+# window and long after it, so both branches of a date comparison are checked.
+EXAMPLE_DAYS = (dt.date(2025, 3, 10), dt.date(2030, 1, 1))
+
+
 @dataclass(frozen=True)
 class FaqAnswer:
     intent: str
     requires: tuple[str, ...]
     template: jinja2.Template
+    uses_order: bool = False
 
     @property
     def source_id(self) -> str:
         return f"faq:{self.intent}"
 
+    @property
+    def about_orders(self) -> bool:
+        """Whether `order` can be set when this answer is rendered (a required or optional one)."""
+        return self.uses_order or "order_number" in self.requires
+
+
+def _add_days(day: Any, days: Any) -> dt.date:
+    """`{{ order.delivered_on | add_days(store.returns.window_days) }}`: a date N days later,
+    so a deadline follows the store profile instead of being written into a template."""
+    if not isinstance(day, dt.date):
+        raise jinja2.UndefinedError(f"add_days needs a date, not {day!r}")
+    try:
+        return day + dt.timedelta(days=int(days))
+    except (TypeError, ValueError, OverflowError) as error:
+        raise jinja2.TemplateRuntimeError(f"add_days: not a number of days: {days!r}") from error
+
 
 def _environment() -> SandboxedEnvironment:
     # Sandboxed: the file is edited by staff, not developers. No autoescape: plain text out.
     # StrictUndefined: a misspelt name is an error at start-up, never an empty placeholder.
-    return SandboxedEnvironment(
+    environment = SandboxedEnvironment(
         undefined=jinja2.StrictUndefined, autoescape=False, finalize=_never_none
     )
+    environment.filters["add_days"] = _add_days
+    return environment
+
+
+def _uses_order(entry: dict[str, Any], requires: tuple[str, ...], where: str) -> bool:
+    """The entry's `uses_order:`; FaqError when it is not one of `USES_ORDER`."""
+    value = entry.get("uses_order")
+    if value is None:
+        return False
+    if value not in USES_ORDER:
+        raise FaqError(f"{where}: uses_order: expected one of {', '.join(USES_ORDER)}")
+    if "order_number" in requires:
+        raise FaqError(f"{where}: uses_order: an answer that requires order_number always has one")
+    return True
 
 
 def _read_yaml(path: Path) -> Any:
@@ -178,7 +222,8 @@ class FaqBook:
                 template = environment.from_string(entry["template"])
             except jinja2.TemplateSyntaxError as error:
                 raise FaqError(f"{where}: line {error.lineno}: {error.message}") from error
-            answers[intent] = FaqAnswer(intent, requires, template)
+            uses_order = _uses_order(entry, requires, where)
+            answers[intent] = FaqAnswer(intent, requires, template, uses_order)
         missing = sorted(set(intents) - NOT_TEMPLATED - set(answers))
         if missing:
             raise FaqError(f"{faq_path}: no answer for intent(s) {', '.join(missing)}")
@@ -196,7 +241,7 @@ class FaqBook:
 
     def _check_order_checks(self, faq_path: Path) -> None:
         """Order answers need the texts of the ownership check, and they must render."""
-        if not any("order_number" in answer.requires for answer in self.answers.values()):
+        if not any(answer.about_orders for answer in self.answers.values()):
             return
         asks = self.asks if isinstance(self.asks, dict) else {}
         for slot in ORDER_CHECK_ASKS:
@@ -224,15 +269,16 @@ class FaqBook:
             raise FaqError(f"{faq_path}: handoff: {error}") from error
         slots = {slot: "123456" for slot in self.asks} | {"email": "someone@example.org"}
         for answer in self.answers.values():
-            orders = example_orders() if "order_number" in answer.requires else [None]
+            orders = example_orders() if answer.about_orders else [None]
             for order in orders:
-                try:
-                    self._render(answer, slots, order)
-                except jinja2.TemplateError as error:
-                    state = f" (order {order.status}/{order.refund_status})" if order else ""
-                    raise FaqError(
-                        f"{faq_path}: answers.{answer.intent}{state}: {error}"
-                    ) from error
+                for today in EXAMPLE_DAYS:
+                    try:
+                        self._render(answer, slots, order, today)
+                    except jinja2.TemplateError as error:
+                        state = f" (order {order.status}/{order.refund_status})" if order else ""
+                        raise FaqError(
+                            f"{faq_path}: answers.{answer.intent}{state}: {error}"
+                        ) from error
 
     def answer_for(self, intent: str) -> FaqAnswer | None:
         return self.answers.get(intent)
@@ -242,11 +288,15 @@ class FaqBook:
         return next((slot for slot in answer.requires if not slots.get(slot)), None)
 
     def render(
-        self, answer: FaqAnswer, slots: dict[str, Any], order: OrderView | None = None
+        self,
+        answer: FaqAnswer,
+        slots: dict[str, Any],
+        order: OrderView | None = None,
+        today: dt.date | None = None,
     ) -> str:
         """The answer's text; FaqRenderError when this order's data cannot fill it."""
         try:
-            return self._render(answer, slots, order)
+            return self._render(answer, slots, order, today or dt.date.today())
         except jinja2.TemplateError as error:
             state = f" (order {order.number}: {order.status})" if order else ""
             raise FaqRenderError(f"answers.{answer.intent}{state}: {error}") from error
@@ -254,6 +304,12 @@ class FaqBook:
     def handoff_text(self) -> str:
         return " ".join(self.handoff.render(store=self.store).split())
 
-    def _render(self, answer: FaqAnswer, slots: dict[str, Any], order: OrderView | None) -> str:
-        text = answer.template.render(store=self.store, slots=slots, order=order)
+    def _render(
+        self,
+        answer: FaqAnswer,
+        slots: dict[str, Any],
+        order: OrderView | None,
+        today: dt.date,
+    ) -> str:
+        text = answer.template.render(store=self.store, slots=slots, order=order, today=today)
         return " ".join(text.split())

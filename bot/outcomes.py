@@ -75,7 +75,18 @@ ASK, REPHRASE_ANSWER, HANDOFF_ANSWER, RETRIEVAL = "ask", "rephrase", "handoff", 
 # answers from the FAQ, transcripts or a person.
 FEEDBACK_INTENTS = frozenset({"affirm", "deny"})
 SMALL_TALK = frozenset(
-    {"greet", "goodbye", "thank_you", "affirm", "deny", "bot_challenge", "acknowledge", "stop_form"}
+    {
+        "greet",
+        "goodbye",
+        "thank_you",
+        "affirm",
+        "deny",
+        "bot_challenge",
+        "acknowledge",
+        "stop_form",
+        "inform",
+        "insult",
+    }
 )
 
 

@@ -39,8 +39,9 @@ rasa data validate --quiet
 echo "==> training (skipped when the model is up to date)"
 shopdesk train
 echo "==> rasa test (end-to-end test stories and held-out NLU data)"
-# --stories takes one path: the folder's story files are tests/test_stories.yml and
-# tests/test_conversations_recover.yml (its NLU files are not stories and are left out).
+# --stories takes one path: the folder's story files are tests/test_stories.yml,
+# tests/test_conversations_recover.yml and tests/test_order_state_stories.yml (its NLU files are
+# not stories and are left out).
 rasa test --model models --stories tests --nlu tests/nlu_heldout.yml \
     --fail-on-prediction-errors --out results --quiet
 echo "==> NLU robustness and off-topic sets (reported, never a CI failure: results/unseen)"

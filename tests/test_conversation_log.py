@@ -37,7 +37,7 @@ def test_migrations_build_exactly_the_models_schema(db_url):
 
     engine = open_database(db_url)
     open_database(db_url)  # a second start changes nothing
-    assert current_revision(engine) == head_revision() == "0004"
+    assert current_revision(engine) == head_revision() == "0005"
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
         assert compare_metadata(context, Base.metadata) == []

@@ -416,6 +416,8 @@ def test_summary_shares_add_up_to_100(engine):
         ("nothing_found", 1),
         ("repeated_fallback", 0),
         ("complaint", 2),
+        ("frustration", 0),
+        ("other_language", 0),
         ("unrecorded", 1),
     )
     assert dict(summary.abandoned_reasons) == {
@@ -581,6 +583,8 @@ def test_dashboard_shows_outcomes_with_their_definitions(ana):
         ("nothing_found", "1"),
         ("repeated_fallback", "0"),
         ("complaint", "2"),
+        ("frustration", "0"),
+        ("other_language", "0"),
         ("unrecorded", "1"),
     ]
     table = re.search(r'id="table-intent-outcomes">(.*?)</table>', page, re.S)[1]
@@ -629,7 +633,7 @@ def test_every_link_lists_exactly_the_conversations_counted(ana):
             wanted = conversations_of(None if outcome == "any" else outcome, intent=intent)
             assert listed(ana, url) == wanted, url
             checked += 1
-    assert checked == 3 + 1 + 5 + 6 + 4 * len(INTENT_TABLE)
+    assert checked == 3 + 1 + 7 + 6 + 4 * len(INTENT_TABLE)  # 7 handoff reasons
 
 
 def test_the_intent_of_a_link_is_the_sessions_question(ana):

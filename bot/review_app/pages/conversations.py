@@ -4,13 +4,15 @@ Reading and writing the database (the index's sync included) runs in a worker th
 Sanic's event loop, so a long query or an export elsewhere never stalls other staff. The
 `outcome` filter (with `reason`, and `intent` as the session's question) lists the
 conversations behind a dashboard figure: those with a session started in the date range that
-the figure counts (`bot/outcome_stats.py`).
+the figure counts (`bot/outcome_stats.py`). The `frustrated` and `language` filters list the
+conversations with such a message sent within the dates, as the dashboard's shares count them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -19,7 +21,14 @@ from sanic import Blueprint, Request
 from sanic.exceptions import NotFound
 from sanic.response import redirect
 
-from bot.conversation_index import ANSWERED_BY, ConversationFilter, channels, find_conversations
+from bot.conversation_index import (
+    ANSWERED_BY,
+    OTHER_LANGUAGES,
+    ConversationFilter,
+    channels,
+    find_conversations,
+    languages,
+)
 from bot.outcome_stats import ANY, conversations_with
 from bot.outcomes import ABANDONED, ABANDONED_REASONS, HANDED_OFF, RESOLVED, UNRECORDED
 from bot.records import HANDOFF_REASONS
@@ -56,6 +65,8 @@ OUTCOME_REASONS = {
 }
 # Every conversation in the date range is read before the outcome filter narrows them.
 OUTCOME_SCAN_LIMIT = 1_000_000
+# The language filter: OTHER_LANGUAGES (any but English) or one ISO code, like "de" or "zh-cn".
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})?")
 
 
 class FilterError(ValueError):
@@ -90,6 +101,9 @@ def parse_filter(args: Any) -> ConversationFilter:
     reviewed = {"yes": True, "no": False, "": None, None: None}.get(args.get("reviewed"))
     if args.get("reviewed") not in ("yes", "no", "", None):
         raise FilterError("reviewed must be yes or no.")
+    language = args.get("language") or None
+    if language not in (None, OTHER_LANGUAGES) and not LANGUAGE_CODE.fullmatch(language):
+        raise FilterError("language must be a language code like de, or other.")
     return ConversationFilter(
         since=_date(args.get("since"), "from"),
         until=_date(args.get("until"), "to"),
@@ -100,6 +114,8 @@ def parse_filter(args: Any) -> ConversationFilter:
         negative_feedback=args.get("negative") == "1",
         reviewed=reviewed,
         search=(args.get("q") or "")[:200] or None,
+        frustrated=args.get("frustrated") == "1",
+        language=language,
     )
 
 
@@ -160,6 +176,7 @@ async def conversation_list(request: Request):
             pages=1,
             params=params,
             channels=await in_thread(channels, ctx.engine),
+            languages=await in_thread(languages, ctx.engine),
             intents=ctx.intents,
             answered_by=ANSWERED_BY,
             outcomes=OUTCOME_CHOICES,
@@ -169,7 +186,7 @@ async def conversation_list(request: Request):
     if by_outcome is not None:  # the dates it used, shown in the form and kept by the pages
         params.update(since=flt.since.isoformat(), until=flt.until.isoformat())
     size = ctx.settings.page_size
-    rows, total, known_channels = await in_thread(
+    rows, total, known_channels, known_languages = await in_thread(
         _list_page, ctx.engine, flt, size, page, by_outcome
     )
     return render(
@@ -182,6 +199,7 @@ async def conversation_list(request: Request):
         pages=max(1, -(-total // size)),
         params=params,
         channels=known_channels,
+        languages=known_languages,
         intents=ctx.intents,
         answered_by=ANSWERED_BY,
         outcomes=OUTCOME_CHOICES,
@@ -193,11 +211,12 @@ async def conversation_list(request: Request):
 def _list_page(
     engine: Any, flt: ConversationFilter, size: int, page: int, by_outcome: OutcomeFilter | None
 ) -> tuple:
-    """One page of the list, how many match, and the channels to filter by (blocking)."""
+    """One page of the list, how many match, and the channels and languages to filter by
+    (blocking)."""
     offset = (page - 1) * size
     if by_outcome is None:
         rows, total = find_conversations(engine, flt, limit=size, offset=offset)
-        return rows, total, channels(engine)
+        return rows, total, channels(engine), languages(engine)
     wanted = conversations_with(
         engine,
         by_outcome.since,
@@ -209,7 +228,7 @@ def _list_page(
     # The SQL filters (dates, channel, search, ...) narrow further; newest first as always.
     rows, _ = find_conversations(engine, flt, limit=OUTCOME_SCAN_LIMIT)
     matching = [row for row in rows if row.id in wanted]
-    return matching[offset : offset + size], len(matching), channels(engine)
+    return matching[offset : offset + size], len(matching), channels(engine), languages(engine)
 
 
 async def _conversation_or_404(request: Request, conversation_id: str | None):

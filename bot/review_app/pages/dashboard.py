@@ -6,7 +6,8 @@ JavaScript and no CDN, and pass the page's CSP (`img-src 'self' data:`). Each ch
 text and the same numbers as a table. Reading and drawing run in a worker thread; drawing is
 serialised by a lock (matplotlib is not thread-safe) and cached for unchanged figures. The
 outcome figures (resolved, handed off, abandoned, per reason and per intent) come from
-`bot/outcome_stats.py` for the same days, each linking to the conversations behind it.
+`bot/outcome_stats.py`, the shares of frustrated and other-language messages from
+`bot/signal_stats.py`, for the same days, each linking to the conversations behind it.
 """
 
 from __future__ import annotations
@@ -24,10 +25,18 @@ from sanic import Blueprint, Request
 
 from bot.outcome_stats import OutcomeSummary, outcome_summary
 from bot.outcomes import ABANDONED_REASONS, UNRECORDED
-from bot.records import ASKED_FOR_HUMAN, COMPLAINT, NOTHING_FOUND, REPEATED_FALLBACK
+from bot.records import (
+    ASKED_FOR_HUMAN,
+    COMPLAINT,
+    FRUSTRATION,
+    NOTHING_FOUND,
+    OTHER_LANGUAGE,
+    REPEATED_FALLBACK,
+)
 from bot.review_app.rendering import render
 from bot.review_app.threads import in_thread
 from bot.review_stats import DashboardStats, dashboard_stats
+from bot.signal_stats import SignalShares, signal_shares
 
 bp = Blueprint("dashboard")
 
@@ -42,6 +51,10 @@ HANDOFF_REASON_WORDS = {
     NOTHING_FOUND: 'a template could not be filled, or "No, it didn\'t" after a retrieved answer',
     REPEATED_FALLBACK: "the bot did not understand the customer twice in a row",
     COMPLAINT: "the customer complained",
+    FRUSTRATION: (
+        "the customer was frustrated twice, or right after the bot did not understand them"
+    ),
+    OTHER_LANGUAGE: "the customer wrote in a language the bot does not speak",
     UNRECORDED: "a handoff answer without a stored request",
 }
 
@@ -214,9 +227,10 @@ def draw_charts(stats: DashboardStats) -> tuple[Chart, ...]:
 
 def _build(
     engine: Any, since: dt.date, until: dt.date
-) -> tuple[DashboardStats, tuple, OutcomeSummary]:
+) -> tuple[DashboardStats, tuple, OutcomeSummary, SignalShares]:
     stats = dashboard_stats(engine, since, until)
-    return stats, draw_charts(stats), outcome_summary(engine, since, until)
+    outcomes, signals = outcome_summary(engine, since, until), signal_shares(engine, since, until)
+    return stats, draw_charts(stats), outcomes, signals
 
 
 # -------------------------------------------------------------------------- page
@@ -238,8 +252,10 @@ async def dashboard(request: Request):
             stats=None,
             charts={},
             outcomes=None,
+            signals=None,
         )
-    stats, charts, outcomes = await in_thread(_build, request.app.ctx.engine, since, until)
+    engine = request.app.ctx.engine
+    stats, charts, outcomes, signals = await in_thread(_build, engine, since, until)
     return render(
         request,
         "dashboard.html",
@@ -249,6 +265,7 @@ async def dashboard(request: Request):
         stats=stats,
         charts={chart.key: chart for chart in charts},
         outcomes=outcomes,
+        signals=signals,
         abandoned_reasons=ABANDONED_REASONS,
         handoff_reasons=HANDOFF_REASON_WORDS,
     )
