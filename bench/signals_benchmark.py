@@ -1,9 +1,7 @@
-"""Frustration and language signals: plain libraries vs our components, side by side.
+"""The language signal: py3langid as it comes vs our LanguageDetector, side by side.
 
-- Frustration, on `tests/frustration_heldout.yml`: VADER alone (compound <= -0.05 counts as
-  frustrated, the usual cut) vs `bot.nlu.frustration_detector.FrustrationDetector`:
-  precision, recall and F1 for "frustrated"; and the share of BANKING77's test messages and
-  `tests/nlu_heldout.yml` (written by others / mostly calm questions) that each flags.
+(The frustration signal has its own: bench/frustration_benchmark.py.)
+
 - Language, on `tests/language_heldout.yml`: py3langid as it comes (all 97 languages, top
   language != en means "not English"), py3langid restricted to our candidate languages, and
   `bot.nlu.language_detector.LanguageDetector` with its guards: accuracy, share of non-English
@@ -14,7 +12,7 @@
   parses).
 
 The thresholds were tuned on the small development lists below (DEV_*), never on the
-held-out files.
+held-out file.
 
     .venv/bin/python bench/signals_benchmark.py     # -> bench/results/signals.json
 """
@@ -34,46 +32,11 @@ import yaml
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
-FRUSTRATION_SET = ROOT / "tests" / "frustration_heldout.yml"
 LANGUAGE_SET = ROOT / "tests" / "language_heldout.yml"
 NLU_HELDOUT = ROOT / "tests" / "nlu_heldout.yml"
 BANKING77 = ROOT.parent / "shared" / "datasets" / "banking77" / "test.csv"
 RESULT = ROOT / "bench" / "results" / "signals.json"
 
-# Development lists: the thresholds and cues were tuned on these alone.
-DEV_FRUSTRATED = [
-    "you are useless", "this bot is stupid", "WHERE IS MY ORDER", "refund me NOW",
-    "this is the third time I ask about my parcel", "ridiculous service", "worst shop ever",
-    "fuck this", "I will do a chargeback if I dont get my money", "are you kidding me",
-    "nobody answers my emails!!!", "i already told you the order number",
-    "give me my money back now", "im reporting you to trading standards",
-    "never ordering from larkspur again", "useless bot, get me a person",
-    "this is a joke, 3 weeks and nothing", "I'm sick of waiting", "wtf is going on with my order",
-    "I want to talk to a real human NOW",
-    # Added after the first held-out run (see docs/benchmarks.md): kinds of frustration the
-    # first cues lacked, in new wording.
-    "oh wonderful, the parcel went back to the warehouse", "thanks for nothing guys",
-    "is anyone actually reading these", "you obviously dont listen",
-    "i have emailed four times about the rug", "REPLY PLEASE", "this is so frustrating",
-    "you sent the wrong colour AGAIN", "i'm done with this company", "shut up bot",
-    "what's the point of a chat that cant help", "I'm disputing this charge with my bank",
-    "do your job", "where is my refund??", "i told you already, the order is in my name",
-]  # fmt: skip
-DEV_CALM = [
-    "my parcel arrived damaged", "I was charged twice", "the zipper broke",
-    "the jacket is too small, can I return it", "no problem, thanks", "not bad at all",
-    "I'm not happy with the quality of the towels", "where is my order", "hi",
-    "the sole came off after a week, what can I do", "do you ship to Norway",
-    "I lost my receipt", "my discount code doesnt work", "the colour is wrong, I ordered navy",
-    "I hate to bother you but has my refund gone through", "can I pay with PayPal",
-    "the parcel was left in the rain and the box is soaked", "is the DHL tracking number right",
-    "Thanks!! that was quick", "its missing one cushion cover",
-    "could you check again please", "oh I see, thanks", "I'm done with the checkout, what now",
-    "great, that worked", "can i get my money back for the lamp", "Is the NOW sale still on",
-    "as i said in my email, the size is 40", "the box was damaged but the plates are ok",
-    "hello? is the chat working", "I read the FAQ but couldnt find the returns address",
-    "my dog chewed the strap, can it be repaired", "HI THERE", "OK THANKS",
-]  # fmt: skip
 DEV_OTHER_LANGUAGE = [
     ("de", "Hallo, ich habe letzte Woche Schuhe bestellt und sie sind immer noch nicht da"),
     ("de", "kann ich die jacke umtauschen"),
@@ -93,13 +56,6 @@ DEV_ENGLISH = [
     "how do i change name?", "Can I exchange currencies?", "Card payment declined?",
     "is the Larkspur linen duvet in stock", "size 38 in the Alba sandals", "Bonjour",
 ]  # fmt: skip
-
-
-def load_frustration() -> tuple[list[str], list[bool]]:
-    data = yaml.safe_load(FRUSTRATION_SET.read_text())
-    texts = [*data["frustrated"], *data["not_frustrated"]]
-    labels = [True] * len(data["frustrated"]) + [False] * len(data["not_frustrated"])
-    return [str(text) for text in texts], labels
 
 
 def load_languages() -> list[tuple[str, str]]:
@@ -148,39 +104,6 @@ def latency_ms(component, texts: list[str]) -> dict[str, float]:
             "p95_ms": round(timings[int(0.95 * (len(timings) - 1))], 3)}  # fmt: skip
 
 
-def frustration_results(detector) -> dict:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    vader = SentimentIntensityAnalyzer()
-    out = {}
-    sets = {
-        "dev": (DEV_FRUSTRATED + DEV_CALM, [True] * len(DEV_FRUSTRATED) + [False] * len(DEV_CALM)),
-        "heldout": load_frustration(),
-    }
-    for name, (texts, gold) in sets.items():
-        vader_says = [vader.polarity_scores(text)["compound"] <= -0.05 for text in texts]
-        ours = [detector.score(text)["frustrated"] for text in texts]
-        out[name] = {
-            "messages": len(texts),
-            "frustrated": sum(gold),
-            "vader": prf(vader_says, gold),
-            "ours": prf(ours, gold),
-            "ours_misses": [t for t, p, g in zip(texts, ours, gold, strict=True) if p != g],
-        }
-    # Messages written by others (mostly calm questions): how many each method flags.
-    for name, texts in {"banking77": banking77_texts(), "nlu_heldout": nlu_heldout_texts()}.items():
-        flagged = {
-            "vader": [t for t in texts if vader.polarity_scores(t)["compound"] <= -0.05],
-            "ours": [t for t in texts if detector.score(t)["frustrated"]],
-        }
-        out[f"flagged_{name}"] = {
-            "messages": len(texts),
-            **{k: round(len(v) / len(texts), 4) for k, v in flagged.items()},
-            "ours_examples": flagged["ours"][:25],
-        }
-    return out
-
-
 def language_results(detector) -> dict:
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
@@ -220,35 +143,17 @@ def language_results(detector) -> dict:
 
 
 def main() -> None:
-    from bot.nlu.frustration_detector import FrustrationDetector
     from bot.nlu.language_detector import LanguageDetector
 
-    frustration = FrustrationDetector({})
     language = LanguageDetector({})
-    texts, _ = load_frustration()
-    mixed = texts + [text for _, text in load_languages()]
+    texts = [text for _, text in load_languages()]
     results = {
-        "frustration": frustration_results(frustration),
         "language": language_results(language),
-        "latency": {
-            "FrustrationDetector": latency_ms(frustration, mixed),
-            "LanguageDetector": latency_ms(language, mixed),
-            "messages": len(mixed),
-        },
-        "config": {
-            "FrustrationDetector": frustration.component_config,
-            "LanguageDetector": language.component_config,
-        },  # fmt: skip
+        "latency": {"LanguageDetector": latency_ms(language, texts), "messages": len(texts)},
+        "config": {"LanguageDetector": language.component_config},
     }
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    for name in ("flagged_banking77", "flagged_nlu_heldout"):
-        row = results["frustration"][name]
-        print(f"frustration {name}: VADER {row['vader']}  ours {row['ours']}")
-    for name in ("dev", "heldout"):
-        row = results["frustration"][name]
-        print(f"frustration {name} ({row['messages']}, {row['frustrated']} frustrated): "
-              f"VADER {row['vader']}  ours {row['ours']}")  # fmt: skip
     for name, row in results["language"].items():
         summary = {k: {m: v for m, v in s.items() if m not in ("misses", "examples")}
                    for k, s in row.items() if isinstance(s, dict)}  # fmt: skip

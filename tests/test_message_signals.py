@@ -227,10 +227,22 @@ def test_both_components_in_a_trained_rasa_pipeline(tmp_path: Path, tiny_bert_di
             },
             {"name": "FallbackClassifier", "threshold": 0.0, "ambiguity_threshold": 0.0},
             {"name": "bot.nlu.language_detector.LanguageDetector"},
-            {"name": "bot.nlu.frustration_detector.FrustrationDetector"},
+            {
+                "name": "bot.nlu.frustration_detector.FrustrationDetector",
+                "model_name_or_path": str(tiny_bert_dir),
+                "examples": str(tmp_path / "frustration.yml"),
+            },
         ],
         "policies": [],
     }
+    (tmp_path / "frustration.yml").write_text(
+        yaml.safe_dump(
+            {
+                "frustrated": ["you are useless", "I am so fed up", "ANSWER ME"],
+                "not_frustrated": ["where is my order", "thanks a lot", "can I pay by card"],
+            }
+        )
+    )
     (tmp_path / "config.yml").write_text(yaml.safe_dump(config))
     nlu = {
         "version": "3.1",
@@ -253,9 +265,11 @@ def test_both_components_in_a_trained_rasa_pipeline(tmp_path: Path, tiny_bert_di
     assert german["intent"]["name"] == "other_language"
     assert german["intent_ranking"][0]["name"] == "other_language"
     assert {entry["name"] for entry in german["intent_ranking"][1:]} <= set(TOY_EXAMPLES)
-    assert german["sentiment"]["frustrated"] is False
+    # A tiny random encoder's vote means nothing; the cues find nothing in a calm question.
+    assert german["sentiment"]["cues"] < 0.5
 
     angry = parse("where is my order, you are useless")
     assert angry["language"]["supported"] is True
     assert angry["intent"]["name"] in TOY_EXAMPLES  # the classifier's, not changed
     assert angry["sentiment"]["frustrated"] is True
+    assert 0.0 <= angry["sentiment"]["model"] <= 1.0  # the learned model was trained and loaded

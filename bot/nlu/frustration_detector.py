@@ -12,11 +12,19 @@ alone is the wrong signal for a shop: a calm "my parcel arrived damaged" scores 
 the decision: insults aimed at the bot or the shop, swearing, threats to leave or charge back,
 angry words, being ignored again, shouting in capitals, demands for "now", "!!!". The cues are
 combined like independent pieces of evidence: score = 1 - prod(1 - weight).
+
+The cues miss what has no word list (sarcasm, fatigue, anger at a courier), so a learned model
+(bot/nlu/frustration_model.py: frozen sentence embeddings and a logistic regression, fitted on
+`data/frustration.yml` at `rasa train`) votes too: a message is frustrated when the cues or the
+model say so. `examples: null` keeps the cues alone.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import re
+from pathlib import Path
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -27,6 +35,15 @@ from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.frustration_model import (
+    FrustrationExamplesError,
+    FrustrationModel,
+    SentenceEncoder,
+    load_examples,
+)
+
+logger = logging.getLogger(__name__)
 
 SENTIMENT = "sentiment"
 
@@ -128,9 +145,9 @@ def shouting(text: str, min_letters: int, min_share: float) -> bool:
     return share >= min_share and len(loud) >= 2
 
 
-# Registered like FallbackClassifier (non-trainable, inference only): as a featurizer it would
-# sit in the training graph before the classifier, and a changed threshold would retrain BERT.
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+# A trainable classifier after the BERT classifier, not a featurizer: its training node is its
+# own, so new examples or thresholds retrain its head in seconds and never BERT.
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class FrustrationDetector(GraphComponent):
     """Scores how frustrated each message sounds; sets `sentiment`, never the intent."""
 
@@ -162,6 +179,20 @@ class FrustrationDetector(GraphComponent):
             # Shouting: at least this many letters, this share of them capitals.
             "shouting_min_letters": 8,
             "shouting_min_share": 0.6,
+            # The learned model's examples (relative to where `rasa train` runs); null: cues only.
+            "examples": "data/frustration.yml",
+            # Its frozen sentence encoder; null is the packaged all-MiniLM-L6-v2.
+            "model_name_or_path": None,
+            # Frustrated when the model's probability reaches this. It and the regression's
+            # C were chosen by 5-fold cross-validation on the examples
+            # (bench/frustration_benchmark.py).
+            "model_threshold": 0.8,
+            "regularization": 4.0,
+            # The intents' own examples count as calm messages too (everyday questions, greetings,
+            # thanks: without them the model took "hi" for anger), except these intents' and
+            # any the cues call frustrated.
+            "intent_examples_as_calm": True,
+            "not_calm_intents": ["complaint", "insult"],
         }
 
     @classmethod
@@ -176,8 +207,26 @@ class FrustrationDetector(GraphComponent):
                     f"FrustrationDetector: the weight of '{name}' must be in [0, 1]."
                 )
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """Retrain when the examples file's content changes, not only its name."""
+        examples = {**cls.get_default_config(), **config}["examples"]
+        if not examples or not Path(examples).is_file():
+            return None
+        return hashlib.sha256(Path(examples).read_bytes()).hexdigest()
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage | None = None,
+        resource: Resource | None = None,
+        model: FrustrationModel | None = None,
+    ) -> None:
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        self.model_storage = model_storage
+        self.resource = resource
+        self.model = model
 
         defaults = self.get_default_config()
         self.component_config = {**defaults, **config}
@@ -200,10 +249,62 @@ class FrustrationDetector(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> FrustrationDetector:
-        return cls(config)
+        return cls(config, model_storage, resource)
+
+    def _encoder(self) -> SentenceEncoder:
+        from bot.nlu.base_model import resolve_base_model
+
+        return SentenceEncoder(resolve_base_model(self.component_config["model_name_or_path"]))
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Fit the learned model on the examples file (the intents' data is not used)."""
+        examples = self.component_config["examples"]
+        if not examples:
+            return self.resource
+        try:
+            texts, labels = load_examples(examples)
+        except FrustrationExamplesError as error:
+            raise InvalidConfigException(f"FrustrationDetector: {error}") from error
+        if self.component_config["intent_examples_as_calm"]:
+            calm = self.calm_intent_examples(training_data)
+            texts, labels = texts + calm, labels + [False] * len(calm)
+        self.model = FrustrationModel.fit(
+            self._encoder(), texts, labels, float(self.component_config["regularization"])
+        )
+        with self.model_storage.write_to(self.resource) as directory:
+            self.model.save(directory)
+        logger.info("FrustrationDetector trained on %d examples from %s", len(texts), examples)
+        return self.resource
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> FrustrationDetector:
+        """The trained model, or the cues alone when it was trained with `examples: null`."""
+        detector = cls(config, model_storage, resource)
+        if not detector.component_config["examples"]:
+            return detector
+        with model_storage.read_from(resource) as directory:
+            detector.model = FrustrationModel.load(Path(directory), detector._encoder())
+        return detector
+
+    def calm_intent_examples(self, training_data: TrainingData) -> list[str]:
+        """The intents' examples that count as calm messages (see `intent_examples_as_calm`)."""
+        excluded = set(self.component_config["not_calm_intents"])
+        texts = {
+            str(example.get(TEXT))
+            for example in training_data.intent_examples
+            if example.get(TEXT) and example.get("intent") not in excluded
+        }
+        return sorted(text for text in texts if not self.score(text)["frustrated"])
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """Nothing to learn or to add to training examples."""
+        """Nothing to add to the intents' training examples."""
         return training_data
 
     def cues(self, text: str) -> list[str]:
@@ -214,21 +315,38 @@ class FrustrationDetector(GraphComponent):
             found.append("shouting")
         return found
 
-    def score(self, text: str) -> dict[str, Any]:
-        """`{"frustrated", "score", "compound"}` for one text."""
+    def score(self, text: str, model_probability: float | None = None) -> dict[str, Any]:
+        """`{"frustrated", "score", "compound"}` for one text from the cues (and the model's
+        probability, when given: then also `cues` and `model`)."""
         config = self.component_config
         compound = float(self.analyzer.polarity_scores(text)["compound"])
         calm = 1.0 - float(config["vader_weight"]) * max(0.0, -compound)
         for cue in self.cues(text):
             calm *= 1.0 - float(config["cue_weights"].get(cue, 0.0))
-        score = round(min(1.0, max(0.0, 1.0 - calm)), 4)
-        return {"frustrated": score >= float(config["threshold"]), "score": score,
-                "compound": compound}  # fmt: skip
+        cue_score = round(min(1.0, max(0.0, 1.0 - calm)), 4)
+        frustrated = cue_score >= float(config["threshold"])
+        if model_probability is None:
+            return {"frustrated": frustrated, "score": cue_score, "compound": compound}
+        model = round(float(model_probability), 4)
+        return {
+            "frustrated": frustrated or model >= float(config["model_threshold"]),
+            "score": max(cue_score, model),
+            "compound": compound,
+            "cues": cue_score,
+            "model": model,
+        }
+
+    def score_texts(self, texts: list[str]) -> list[dict[str, Any]]:
+        """`score` for several texts, the model's encoder run once over all of them."""
+        if self.model is None:
+            return [self.score(text) for text in texts]
+        probabilities = self.model.probabilities(texts)
+        return [self.score(t, p) for t, p in zip(texts, probabilities, strict=True)]
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Set `sentiment` on every message with text."""
-        for message in messages:
-            text = message.get(TEXT)
-            if text:
-                message.set(SENTIMENT, self.score(str(text)), add_to_output=True)
+        with_text = [message for message in messages if message.get(TEXT)]
+        scores = self.score_texts([str(message.get(TEXT)) for message in with_text])
+        for message, sentiment in zip(with_text, scores, strict=True):
+            message.set(SENTIMENT, sentiment, add_to_output=True)
         return messages
