@@ -17,6 +17,7 @@ import jinja2
 import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
+from bot.intents import DETECTED, ORDER_NUMBER_REPAIRS, SMALL_TALK
 from bot.orders import CANCELLED, DELIVERED, DISPATCHED, PROCESSING, RETURNED, OrderView
 
 # What the bot says instead of an order answer when the customer could not show the order is
@@ -26,24 +27,11 @@ ORDER_CHECK_ASKS = ("order_number", "order_email")
 
 # Intents the dialogue answers without a template: chit-chat and the way to a person.
 NOT_TEMPLATED = {
-    "greet",
-    "goodbye",
-    "thank_you",
-    "affirm",
-    "deny",
-    "bot_challenge",
+    *SMALL_TALK,
+    *ORDER_NUMBER_REPAIRS,
+    *DETECTED,
     "out_of_scope",
     "contact_human_agent",
-    # Small talk and the order form's repairs: answered by the dialogue and the form.
-    "acknowledge",
-    "stop_form",
-    "dont_know_order_number",
-    "lookup_order_by_email",
-    # A bare order number or e-mail, an insult, another language (actions/frustration.py,
-    # actions/other_language.py).
-    "inform",
-    "insult",
-    "other_language",
 }
 
 

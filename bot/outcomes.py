@@ -41,6 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.conversations import FALLBACK_INTENT
+from bot.intents import SMALL_TALK
 
 # Rasa's session_expiration_time (domain.yml, 60 minutes): a new session starts when the
 # customer writes more than this long after their previous message.
@@ -74,20 +75,6 @@ ASK, REPHRASE_ANSWER, HANDOFF_ANSWER, RETRIEVAL = "ask", "rephrase", "handoff", 
 # The feedback buttons' payloads, and the intents of domain.yml that ask nothing the bot
 # answers from the FAQ, transcripts or a person.
 FEEDBACK_INTENTS = frozenset({"affirm", "deny"})
-SMALL_TALK = frozenset(
-    {
-        "greet",
-        "goodbye",
-        "thank_you",
-        "affirm",
-        "deny",
-        "bot_challenge",
-        "acknowledge",
-        "stop_form",
-        "inform",
-        "insult",
-    }
-)
 
 
 @dataclass(frozen=True)

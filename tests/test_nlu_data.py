@@ -12,24 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.intents import DETECTED, ORDER_NUMBER_REPAIRS, SMALL_TALK
+
 ROOT = Path(__file__).resolve().parent.parent
 # Not store questions: small talk, and what the customer says while the order form asks.
-CONVERSATION_INTENTS = {
-    "greet",
-    "goodbye",
-    "thank_you",
-    "affirm",
-    "deny",
-    "bot_challenge",
-    "acknowledge",
-    "stop_form",
-    "dont_know_order_number",
-    "lookup_order_by_email",
-    "inform",
-    "insult",
-}
-# Set by a pipeline component (bot/nlu/language_detector.py), never trained: no examples.
-DETECTED_INTENTS = {"other_language"}
+CONVERSATION_INTENTS = SMALL_TALK | ORDER_NUMBER_REPAIRS
+DETECTED_INTENTS = DETECTED
 HELD_OUT = ["nlu_heldout.yml", "nlu_robustness.yml", "offtopic_heldout.yml"]
 # Share of words two messages may have in common before one counts as a copy of the other.
 MAX_WORD_OVERLAP = 0.75
