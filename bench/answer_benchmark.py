@@ -110,10 +110,10 @@ def running_bot(archive: Path) -> Iterator[str]:
 
 
 def shut_down(process: subprocess.Popen, log_path: Path) -> None:
-    """SIGINT to `up`, which stops its servers, as the tests do; then whatever is left of its
-    process group is terminated (an `up` that exits early must not leave servers behind)."""
+    """SIGTERM to `up`, which stops its servers (not SIGINT: a job started in the background
+    inherits SIGINT ignored); then whatever is left of its process group is terminated."""
     started = time.monotonic()
-    process.send_signal(signal.SIGINT)
+    process.terminate()
     try:
         process.wait(timeout=120)
     except subprocess.TimeoutExpired:
@@ -211,13 +211,14 @@ def main() -> None:
 
     questions = load_questions(args.questions)
     results: dict = {"questions_file": str(args.questions), "models": {}}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     for spec in args.model:
         name, archive = spec.split("=", 1)
         results["models"][name] = run_model(name, Path(archive), questions)
         overall = results["models"][name]["overall"]
         print(f"{name}: {overall['right']}/{overall['questions']} right", flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+        # after each model, so that a later one failing to start keeps the earlier figures
+        args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
     print_table(results)
     print(f"written to {args.out}")
 

@@ -10,7 +10,8 @@ three pipelines are trained on the same messages through `rasa.model_training.tr
   (linear head on [CLS], 15 epochs, 10 % validation hold-out with early stopping);
 - diet: Rasa's default pipeline (`bench/config_diet_default.yml`).
 
-The FallbackClassifier is left out of every pipeline: the score is the classifier's choice.
+The FallbackClassifier (and the language and frustration signals) are left out of every
+pipeline: the score is the classifier's choice.
 BANKING77 is banking, not retail: it measures whether the training method generalises, not
 whether it fits one shop (`../shared/datasets/README.md`).
 
@@ -78,14 +79,22 @@ def sample_k_shot(train: list[tuple[str, str]], k: int | None, seed: int) -> lis
     ]
 
 
+NOT_SCORED = {
+    "FallbackClassifier",
+    "bot.nlu.language_detector.LanguageDetector",
+    "bot.nlu.frustration_detector.FrustrationDetector",
+}
+
+
 def pipeline_config(name: str, workdir: Path) -> Path:
-    """The pipeline's config file, without the FallbackClassifier."""
+    """The pipeline's config file, without the components that would override or follow the
+    classifier's choice (fallback, language, frustration)."""
     source = ROOT / ("bench/config_diet_default.yml" if name == "diet" else "config.yml")
     config = yaml.safe_load(source.read_text())
     config["pipeline"] = [
         dict(component)
         for component in config["pipeline"]
-        if component["name"] != "FallbackClassifier"
+        if component["name"] not in NOT_SCORED
     ]
     for component in config["pipeline"]:
         if component["name"] == CLASSIFIER:
