@@ -34,6 +34,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 QUESTIONS = ROOT / "tests" / "answers_heldout.yml"
+for _name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):  # as the tests: the model is local
+    os.environ.setdefault(_name, "1")
 START_TIMEOUT_S = 900  # loading the BERT model on two shared cores takes minutes
 
 
@@ -65,7 +67,7 @@ def check(answer: str, entry: dict) -> tuple[list[list[str]], list[str]]:
 @contextlib.contextmanager
 def running_bot(archive: Path) -> Iterator[str]:
     """`python -m bot.cli up --model ARCHIVE` as the tests' `bot` fixture starts it: free ports,
-    temporary orders and conversation databases, stopped with SIGINT (everything it started)."""
+    temporary orders and conversation databases; stopped with everything it started."""
     from bot.orders import create_sample_orders
 
     ports = {name: free_port() for name in ("rasa", "actions", "review", "webchat")}
