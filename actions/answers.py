@@ -98,7 +98,7 @@ class ActionAnswer(Action):
                 return say_refusal(dispatcher, tracker, ownership)
             order, events = ownership.order, ownership.events
         try:
-            text = shared.faq.render(answer, slots, order)
+            text = shared.faq.render(answer, slots, order, asked=asked_facts(tracker))
         except FaqRenderError as error:
             logger.warning("Template not used, a person takes over: %s", error)
             return hand_off(dispatcher, tracker, NOTHING_FOUND)
@@ -107,6 +107,14 @@ class ActionAnswer(Action):
             answer_source={"kind": "template", "id": answer.source_id, "intent": intent},
         )
         return events
+
+
+def asked_facts(tracker: Tracker) -> dict[str, Any]:
+    """The country and payment method the latest message named, as the shop's profile has them."""
+    entities = resources().store_entities
+    country = next(tracker.get_latest_entity_values("country"), None)
+    method = next(tracker.get_latest_entity_values("payment_method"), None)
+    return {"country": entities.country(country), "payment_method": entities.payment_method(method)}
 
 
 def retrieve_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:

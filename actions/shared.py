@@ -15,6 +15,7 @@ from bot.project import PROJECT_ROOT
 from bot.records import Records
 from bot.retrieval.search import TranscriptSearch
 from bot.retrieval.transcripts import TranscriptFileError
+from bot.store_entities import StoreEntities, load_store_entities
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Resources:
     orders: OrderBook
     records: Records
     lookups: OrderLookups
+    store_entities: StoreEntities
 
 
 @lru_cache(maxsize=1)
@@ -39,6 +41,7 @@ def resources() -> Resources:
             orders=OrderBook(),
             records=Records(),
             lookups=OrderLookups(),
+            store_entities=load_store_entities(PROJECT_ROOT / "data" / "store.yml"),
         )
     except (
         FaqError,
@@ -47,5 +50,6 @@ def resources() -> Resources:
         OSError,
         SQLAlchemyError,
         yaml.YAMLError,
+        KeyError,
     ) as error:
         raise ImportError(f"shopdesk actions cannot start: {error}") from error

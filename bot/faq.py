@@ -8,6 +8,7 @@ entry, instead of a half-loaded server that fails on a customer's question.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -33,6 +34,22 @@ NOT_TEMPLATED = {
     "out_of_scope",
     "contact_human_agent",
 }
+
+
+# What a question named, as templates see it when it named nothing.
+NOTHING_ASKED = {"country": None, "payment_method": None}
+
+
+def example_questions(store: dict[str, Any]) -> list[dict[str, Any]]:
+    """A question naming nothing, a country shipped to and one not, a payment method taken and
+    one not: every template must render for each (checked at start-up)."""
+    from bot.store_entities import StoreEntities
+
+    entities = StoreEntities.from_store(store)
+    countries = [entities.country(name) for name in ("Germany", "Canada")]
+    methods = [entities.payment_method(name) for name in ("PayPal", "Bitcoin")]
+    named = [{"country": c} for c in countries if c] + [{"payment_method": m} for m in methods if m]
+    return [dict(NOTHING_ASKED), *({**NOTHING_ASKED, **n} for n in named)]
 
 
 class FaqError(ValueError):
@@ -256,17 +273,17 @@ class FaqBook:
         except jinja2.TemplateError as error:
             raise FaqError(f"{faq_path}: handoff: {error}") from error
         slots = {slot: "123456" for slot in self.asks} | {"email": "someone@example.org"}
+        questions = example_questions(self.store)
         for answer in self.answers.values():
             orders = example_orders() if answer.about_orders else [None]
-            for order in orders:
-                for today in EXAMPLE_DAYS:
-                    try:
-                        self._render(answer, slots, order, today)
-                    except jinja2.TemplateError as error:
-                        state = f" (order {order.status}/{order.refund_status})" if order else ""
-                        raise FaqError(
-                            f"{faq_path}: answers.{answer.intent}{state}: {error}"
-                        ) from error
+            for order, today, asked in itertools.product(orders, EXAMPLE_DAYS, questions):
+                try:
+                    self._render(answer, slots, order, today, asked)
+                except jinja2.TemplateError as error:
+                    state = f" (order {order.status}/{order.refund_status})" if order else ""
+                    raise FaqError(
+                        f"{faq_path}: answers.{answer.intent}{state}: {error}"
+                    ) from error
 
     def answer_for(self, intent: str) -> FaqAnswer | None:
         return self.answers.get(intent)
@@ -281,10 +298,15 @@ class FaqBook:
         slots: dict[str, Any],
         order: OrderView | None = None,
         today: dt.date | None = None,
+        asked: dict[str, Any] | None = None,
     ) -> str:
-        """The answer's text; FaqRenderError when this order's data cannot fill it."""
+        """The answer's text; FaqRenderError when this order's data cannot fill it.
+
+        `asked` holds the facts the question named (`country`, `payment_method`: see
+        bot/store_entities.py), None where it named none.
+        """
         try:
-            return self._render(answer, slots, order, today or dt.date.today())
+            return self._render(answer, slots, order, today or dt.date.today(), asked)
         except jinja2.TemplateError as error:
             state = f" (order {order.number}: {order.status})" if order else ""
             raise FaqRenderError(f"answers.{answer.intent}{state}: {error}") from error
@@ -298,6 +320,10 @@ class FaqBook:
         slots: dict[str, Any],
         order: OrderView | None,
         today: dt.date,
+        asked: dict[str, Any] | None = None,
     ) -> str:
-        text = answer.template.render(store=self.store, slots=slots, order=order, today=today)
+        asked = {**NOTHING_ASKED, **(asked or {})}
+        text = answer.template.render(
+            store=self.store, slots=slots, order=order, today=today, asked=asked
+        )
         return " ".join(text.split())
