@@ -65,7 +65,9 @@ _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 ENGLISH_MARKERS = frozenset(
     "the my you your what where why how can can't cant not it it's this that with have has "
     "and please would could should does doesn't don't dont isn't are did been there when "
-    "which who they our from about any just still some for".split()
+    "which who they our from about any just still some for "
+    # The shop's own words, and chat English: "do u deliver to germany" came out Spanish.
+    "deliver delivery ship shipping shipped refund parcel pls plz".split()
 )
 # Scripts written without spaces: two characters count as a word.
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
