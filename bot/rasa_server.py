@@ -351,7 +351,9 @@ def server_arguments(argv: list[str]) -> list[str]:
         argv += ["--interface", LOOPBACK]
     has_token = option(argv, "--auth-token") is not None or option(argv, "-t") is not None
     if "--enable-api" in argv and not has_token:
-        argv += ["--auth-token", development_secrets()[RASA_TOKEN]]  # the environment's first
+        # One argument with "=": a random token may begin with "-", which argparse would
+        # take for an option ("expected one argument"). The environment's token comes first.
+        argv += [f"--auth-token={development_secrets()[RASA_TOKEN]}"]
     return argv
 
 

@@ -8,6 +8,7 @@ production stack is checked the same way in tests/test_production.py.
 
 from __future__ import annotations
 
+import argparse
 import os
 import stat
 import subprocess
@@ -90,11 +91,30 @@ def test_the_rasa_server_defaults_to_loopback_and_always_has_a_token(
     monkeypatch.setenv(RASA_TOKEN, "t0ken")
     monkeypatch.setenv(ACTION_TOKEN, "s3cret")  # both given: no development file is made
     argv = server_arguments(["run", "--enable-api", "--port", "5005"])
-    assert argv[-4:] == ["--interface", "127.0.0.1", "--auth-token", "t0ken"]
+    assert argv[-3:] == ["--interface", "127.0.0.1", "--auth-token=t0ken"]
     given = ["run", "-i", "0.0.0.0", "--enable-api", "--auth-token", "other"]
     assert server_arguments(given) == given
     assert "--auth-token" not in server_arguments(["run", "--port", "5005"])  # no API
     assert server_arguments(["run", "actions"]) == ["run", "actions"]
+
+
+def test_a_token_that_begins_with_a_dash_reaches_rasa_as_the_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """token_urlsafe gives a leading "-" one time in 64; rasa's argparse must not take it for
+    an option (a CI run failed on exactly that)."""
+    from rasa.cli.arguments.run import add_server_arguments
+
+    from bot.access import ACTION_TOKEN, RASA_TOKEN
+    from bot.rasa_server import server_arguments
+
+    monkeypatch.setenv(RASA_TOKEN, "-Xy_dash-first")
+    monkeypatch.setenv(ACTION_TOKEN, "s3cret")
+    argv = server_arguments(["run", "--enable-api", "--port", "5005"])
+    parser = argparse.ArgumentParser()
+    add_server_arguments(parser)
+    parsed, _ = parser.parse_known_args(argv[1:])
+    assert parsed.auth_token == "-Xy_dash-first"
 
 
 def test_the_rasa_server_will_not_start_without_sending_the_action_secret(
