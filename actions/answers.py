@@ -14,55 +14,19 @@ from actions.handoff import hand_off
 from actions.order_number_repair import extract_order_number
 from actions.order_state import order_to_check
 from actions.ownership import ORDER_EMAIL, check_ownership, needs_email, say_refusal
+from actions.question import asked_facts, last_bot_source, question_intent, question_message
 from actions.shared import resources
+from actions.transcript_addition import add_fitting_transcript
 from bot.faq import FaqRenderError
+from bot.nlu.question_split import OTHER_QUESTIONS
 from bot.records import NOTHING_FOUND, REPEATED_FALLBACK
 
 logger = logging.getLogger(__name__)
 
-ORDER_FORM = "order_form"
 HELPFUL_BUTTONS = [
     {"title": "Yes, that helped", "payload": "/affirm"},
     {"title": "No, it didn't", "payload": "/deny"},
 ]
-
-
-def intent_of(event: dict[str, Any]) -> str | None:
-    return ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-
-
-def question_intent(tracker: Tracker) -> str | None:
-    """The intent being answered.
-
-    Right after the order form finished, that is the question which opened the form (the
-    latest message may only have been the order number); otherwise the latest message's.
-    """
-    events = tracker.events
-    previous_action = next(
-        (e.get("name") for e in reversed(events) if e.get("event") == "action"), None
-    )
-    if previous_action == ORDER_FORM:
-        for index in range(len(events) - 1, -1, -1):
-            event = events[index]
-            if event.get("event") == "active_loop" and event.get("name") == ORDER_FORM:
-                opener = next(
-                    (e for e in reversed(events[:index]) if e.get("event") == "user"), None
-                )
-                if opener is not None:
-                    return intent_of(opener)
-                break
-    return (tracker.latest_message.get("intent") or {}).get("name")
-
-
-def last_bot_source(tracker: Tracker, kind: str | None = None) -> dict[str, Any]:
-    """Why the bot's latest message (of `kind`, if given) was said: its `answer_source`."""
-    for event in reversed(tracker.events):
-        if event.get("event") != "bot":
-            continue
-        source = (event.get("metadata") or {}).get("answer_source") or {}
-        if kind is None or source.get("kind") == kind:
-            return source
-    return {}
 
 
 class ActionAnswer(Action):
@@ -106,15 +70,26 @@ class ActionAnswer(Action):
             text=text,
             answer_source={"kind": "template", "id": answer.source_id, "intent": intent},
         )
+        add_fitting_transcript(dispatcher, tracker)
+        offer_other_question(dispatcher, tracker)
         return events
 
 
-def asked_facts(tracker: Tracker) -> dict[str, Any]:
-    """The country and payment method the latest message named, as the shop's profile has them."""
-    entities = resources().store_entities
-    country = next(tracker.get_latest_entity_values("country"), None)
-    method = next(tracker.get_latest_entity_values("payment_method"), None)
-    return {"country": entities.country(country), "payment_method": entities.payment_method(method)}
+def offer_other_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """A second question in the same message (bot/nlu/question_split.py), offered as a button
+    that asks it: one click, and the bot answers it as if it had come alone."""
+    faq = resources().faq
+    others = question_message(tracker).get(OTHER_QUESTIONS) or []
+    other = next((q for q in others if faq.answer_for(str(q.get("intent")))), None)
+    if other is None:
+        return
+    words = " ".join(str(other["text"]).split())
+    title = words if len(words) <= 60 else words[:59].rstrip() + "…"
+    dispatcher.utter_message(
+        text="You also asked:",
+        buttons=[{"title": title, "payload": f"/{other['intent']}"}],
+        answer_source={"kind": "other_question", "intent": other["intent"]},
+    )
 
 
 def retrieve_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
@@ -205,8 +180,24 @@ def ask_again(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> 
     source = {"kind": "ask", "slot": slot}
     if resumed_after_digression(tracker):
         dispatcher.utter_message(response=f"utter_back_to_{slot}", answer_source=source)
-    else:
-        dispatcher.utter_message(text=resources().faq.asks[slot], answer_source=source)
+        return
+    say_before_asking(dispatcher, tracker, slot)
+    dispatcher.utter_message(text=resources().faq.asks[slot], answer_source=source)
+
+
+def say_before_asking(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> None:
+    """The general answer an order question gets while its order number is asked for ("how
+    long do refunds take?" -> the rule, then "what's your order number?"): its `before_asking`
+    in data/faq.yml, said only in reply to the question itself."""
+    faq = resources().faq
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    answer = faq.answer_for(intent) if intent else None
+    if slot != "order_number" or answer is None or answer.before_asking is None:
+        return
+    text = faq.before_asking_text(answer, tracker.current_slot_values(), asked_facts(tracker))
+    dispatcher.utter_message(
+        text=text, answer_source={"kind": "template", "id": f"{answer.source_id}#before_asking"}
+    )
 
 
 class ValidateOrderForm(FormValidationAction):

@@ -7,8 +7,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import last_bot_source
 from actions.handoff import hand_off
+from actions.question import last_bot_source
 from actions.shared import resources
 from bot.records import NOTHING_FOUND
 

@@ -58,6 +58,8 @@ ANSWER_SOURCES = (
     "out_of_scope",
     "rephrase",
     "order_check",
+    "other_question",
+    "transcript_added",
 )
 # Answers that mean no FAQ template fitted the message.
 FALLBACK_SOURCES = ("retrieval", "rephrase")

@@ -128,7 +128,8 @@ def _apply_bot(connection: Connection, event_id: int, sender: str, data: dict) -
             handoffs=CONVERSATIONS.c.handoffs + (1 if kind == "handoff" else 0),
         )
     )
-    if not kind or kind in ("feedback_request",):
+    # Said next to the message's answer, not as it.
+    if not kind or kind in ("feedback_request", "other_question", "transcript_added"):
         return
     # The answer belongs to the latest customer message before it still without one.
     latest = (

@@ -9,21 +9,31 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
-from jinja2.sandbox import SandboxedEnvironment
 
+from bot.faq_entries import (
+    ORDER_CHECKS,
+    WINDOW_CASES,
+    FaqAnswer,
+    FaqError,
+    FaqRenderError,
+    compile_cases,
+    compile_order_checks,
+    compile_text,
+    make_environment,
+    read_yaml,
+    uses_order,
+)
 from bot.intents import DETECTED, ORDER_NUMBER_REPAIRS, SMALL_TALK
 from bot.orders import CANCELLED, DELIVERED, DISPATCHED, PROCESSING, RETURNED, OrderView
 
 # What the bot says instead of an order answer when the customer could not show the order is
 # theirs (`order_checks:` in data/faq.yml), and what it asks for to check (`asks:`).
-ORDER_CHECKS = ("not_matched", "too_many_tries")
 ORDER_CHECK_ASKS = ("order_number", "order_email")
 
 # Intents the dialogue answers without a template: chit-chat and the way to a person.
@@ -37,102 +47,43 @@ NOT_TEMPLATED = {
 
 
 # What a question named, as templates see it when it named nothing.
-NOTHING_ASKED = {"country": None, "payment_method": None}
+NOTHING_ASKED = {
+    "country": None,
+    "payment_method": None,
+    "shipping_option": None,
+    "case": None,
+    "days": None,
+}
 
 
 def example_questions(store: dict[str, Any]) -> list[dict[str, Any]]:
     """A question naming nothing, a country shipped to and one not, a payment method taken and
-    one not: every template must render for each (checked at start-up)."""
+    one not, a shipping option with each country and none, the return cases by days: every
+    template must render for each (checked at start-up)."""
     from bot.store_entities import StoreEntities
 
     entities = StoreEntities.from_store(store)
     countries = [entities.country(name) for name in ("Germany", "Canada")]
     methods = [entities.payment_method(name) for name in ("PayPal", "Bitcoin")]
     named = [{"country": c} for c in countries if c] + [{"payment_method": m} for m in methods if m]
+    named += [{"case": "within_window", "days": 21}, {"case": "past_window", "days": 35}]
+    option = entities.shipping[0].get("words", [None])[0]
+    named += [
+        {"shipping_option": entities.shipping_option(option, country), "country": country}
+        for country in [*countries, None]
+        if entities.shipping_option(option, country)
+    ]
     return [dict(NOTHING_ASKED), *({**NOTHING_ASKED, **n} for n in named)]
 
 
-class FaqError(ValueError):
-    """data/faq.yml (or the store profile) cannot be used; the message names the place."""
+def known_cases(store: dict[str, Any]) -> set[str]:
+    """The cases a template may branch on: store.yml's return cases and item problems."""
+    return {*store.get("return_cases", {}), *store.get("item_problems", {}), *WINDOW_CASES}
 
 
-class FaqRenderError(FaqError):
-    """A template could not be filled from this order's data (say, a shop's order marked
-    dispatched without a carrier): the action hands the customer to a person instead."""
-
-
-def _never_none(value: Any) -> Any:
-    # An empty field of a shop's order would otherwise reach the customer as "None".
-    if value is None:
-        raise jinja2.UndefinedError("a value in this answer is empty (None)")
-    return value
-
-
-# `uses_order:` values: answer from the order's state when the customer named an order (and
-# showed it is theirs), in general otherwise, never asking for a number just for this answer.
-USES_ORDER = ("optional",)
 # The days the start-up check renders every order answer on: within the example orders' return
 # window and long after it, so both branches of a date comparison are checked.
 EXAMPLE_DAYS = (dt.date(2025, 3, 10), dt.date(2030, 1, 1))
-
-
-@dataclass(frozen=True)
-class FaqAnswer:
-    intent: str
-    requires: tuple[str, ...]
-    template: jinja2.Template
-    uses_order: bool = False
-
-    @property
-    def source_id(self) -> str:
-        return f"faq:{self.intent}"
-
-    @property
-    def about_orders(self) -> bool:
-        """Whether `order` can be set when this answer is rendered (a required or optional one)."""
-        return self.uses_order or "order_number" in self.requires
-
-
-def _add_days(day: Any, days: Any) -> dt.date:
-    """`{{ order.delivered_on | add_days(store.returns.window_days) }}`: a date N days later,
-    so a deadline follows the store profile instead of being written into a template."""
-    if not isinstance(day, dt.date):
-        raise jinja2.UndefinedError(f"add_days needs a date, not {day!r}")
-    try:
-        return day + dt.timedelta(days=int(days))
-    except (TypeError, ValueError, OverflowError) as error:
-        raise jinja2.TemplateRuntimeError(f"add_days: not a number of days: {days!r}") from error
-
-
-def _environment() -> SandboxedEnvironment:
-    # Sandboxed: the file is edited by staff, not developers. No autoescape: plain text out.
-    # StrictUndefined: a misspelt name is an error at start-up, never an empty placeholder.
-    environment = SandboxedEnvironment(
-        undefined=jinja2.StrictUndefined, autoescape=False, finalize=_never_none
-    )
-    environment.filters["add_days"] = _add_days
-    return environment
-
-
-def _uses_order(entry: dict[str, Any], requires: tuple[str, ...], where: str) -> bool:
-    """The entry's `uses_order:`; FaqError when it is not one of `USES_ORDER`."""
-    value = entry.get("uses_order")
-    if value is None:
-        return False
-    if value not in USES_ORDER:
-        raise FaqError(f"{where}: uses_order: expected one of {', '.join(USES_ORDER)}")
-    if "order_number" in requires:
-        raise FaqError(f"{where}: uses_order: an answer that requires order_number always has one")
-    return True
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise FaqError(f"{path}: file not found") from error
-    except yaml.YAMLError as error:
-        raise FaqError(f"{path}: not valid YAML: {error}") from error
 
 
 def example_orders() -> list[OrderView | None]:
@@ -160,30 +111,6 @@ def example_orders() -> list[OrderView | None]:
     return orders
 
 
-def _order_checks(
-    raw: Any, environment: SandboxedEnvironment, faq_path: Path
-) -> dict[str, jinja2.Template]:
-    """The `order_checks:` texts, compiled; FaqError naming the entry when one is unfit."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise FaqError(f"{faq_path}: order_checks: expected a mapping of texts")
-    checks = {}
-    for name, text in raw.items():
-        if name not in ORDER_CHECKS or not isinstance(text, str):
-            raise FaqError(
-                f"{faq_path}: order_checks.{name}: expected one of {', '.join(ORDER_CHECKS)}"
-                " with a text"
-            )
-        try:
-            checks[name] = environment.from_string(text)
-        except jinja2.TemplateSyntaxError as error:
-            raise FaqError(
-                f"{faq_path}: order_checks.{name}: line {error.lineno}: {error.message}"
-            ) from error
-    return checks
-
-
 class FaqBook:
     """The checked answer templates, ready to render."""
 
@@ -204,14 +131,14 @@ class FaqBook:
     @classmethod
     def load(cls, faq_path: Path, store_path: Path, intents: list[str]) -> FaqBook:
         """Read and check data/faq.yml against the domain's intents; raise FaqError if unfit."""
-        store = _read_yaml(store_path)
+        store = read_yaml(store_path)
         if not isinstance(store, dict):
             raise FaqError(f"{store_path}: expected a mapping of store facts")
-        raw = _read_yaml(faq_path)
+        raw = read_yaml(faq_path)
         if not isinstance(raw, dict) or not isinstance(raw.get("answers"), dict):
             raise FaqError(f"{faq_path}: expected an 'answers:' mapping")
         asks = raw.get("asks") or {}
-        environment = _environment()
+        environment = make_environment()
         answers: dict[str, FaqAnswer] = {}
         for intent, entry in raw["answers"].items():
             where = f"{faq_path}: answers.{intent}"
@@ -227,8 +154,10 @@ class FaqBook:
                 template = environment.from_string(entry["template"])
             except jinja2.TemplateSyntaxError as error:
                 raise FaqError(f"{where}: line {error.lineno}: {error.message}") from error
-            uses_order = _uses_order(entry, requires, where)
-            answers[intent] = FaqAnswer(intent, requires, template, uses_order)
+            optional_order = uses_order(entry, requires, where)
+            cases = compile_cases(entry, environment, known_cases(store), where)
+            before = compile_text(entry.get("before_asking"), environment, f"{where}.before_asking")
+            answers[intent] = FaqAnswer(intent, requires, template, optional_order, cases, before)
         missing = sorted(set(intents) - NOT_TEMPLATED - set(answers))
         if missing:
             raise FaqError(f"{faq_path}: no answer for intent(s) {', '.join(missing)}")
@@ -238,7 +167,7 @@ class FaqBook:
             handoff = environment.from_string(raw["handoff"])
         except jinja2.TemplateSyntaxError as error:
             raise FaqError(f"{faq_path}: handoff: line {error.lineno}: {error.message}") from error
-        order_checks = _order_checks(raw.get("order_checks"), environment, faq_path)
+        order_checks = compile_order_checks(raw.get("order_checks"), environment, faq_path)
         book = cls(answers, asks, store, handoff, order_checks)
         book._check_every_template_renders(faq_path)
         book._check_order_checks(faq_path)
@@ -276,9 +205,12 @@ class FaqBook:
         questions = example_questions(self.store)
         for answer in self.answers.values():
             orders = example_orders() if answer.about_orders else [None]
-            for order, today, asked in itertools.product(orders, EXAMPLE_DAYS, questions):
+            asked_cases = [{**NOTHING_ASKED, "case": case, "days": 3} for case in answer.cases]
+            variants = itertools.product(orders, EXAMPLE_DAYS, [*questions, *asked_cases])
+            for order, today, asked in variants:
                 try:
                     self._render(answer, slots, order, today, asked)
+                    self.before_asking_text(answer, slots, asked)
                 except jinja2.TemplateError as error:
                     state = f" (order {order.status}/{order.refund_status})" if order else ""
                     raise FaqError(
@@ -302,14 +234,25 @@ class FaqBook:
     ) -> str:
         """The answer's text; FaqRenderError when this order's data cannot fill it.
 
-        `asked` holds the facts the question named (`country`, `payment_method`: see
-        bot/store_entities.py), None where it named none.
+        `asked` holds the facts the question named (`country`, `payment_method`, the return
+        `case` and `days`: see bot/store_entities.py), None where it named none; a named case
+        with a `cases:` template of its own is answered from that template.
         """
         try:
             return self._render(answer, slots, order, today or dt.date.today(), asked)
         except jinja2.TemplateError as error:
             state = f" (order {order.number}: {order.status})" if order else ""
             raise FaqRenderError(f"answers.{answer.intent}{state}: {error}") from error
+
+    def before_asking_text(
+        self, answer: FaqAnswer, slots: dict[str, Any], asked: dict[str, Any] | None = None
+    ) -> str | None:
+        """What the answer says in front of the order number question, if it says anything."""
+        if answer.before_asking is None:
+            return None
+        asked = {**NOTHING_ASKED, **(asked or {})}
+        text = answer.before_asking.render(store=self.store, slots=slots, asked=asked)
+        return " ".join(text.split())
 
     def handoff_text(self) -> str:
         return " ".join(self.handoff.render(store=self.store).split())
@@ -323,7 +266,6 @@ class FaqBook:
         asked: dict[str, Any] | None = None,
     ) -> str:
         asked = {**NOTHING_ASKED, **(asked or {})}
-        text = answer.template.render(
-            store=self.store, slots=slots, order=order, today=today, asked=asked
-        )
+        template = answer.cases.get(asked["case"], answer.template)
+        text = template.render(store=self.store, slots=slots, order=order, today=today, asked=asked)
         return " ".join(text.split())

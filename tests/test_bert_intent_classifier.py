@@ -467,3 +467,27 @@ def test_noise_keeps_texts_recognisable_and_is_repeatable():
         assert len(set(copy.lower().split()) & set(text.lower().split())) >= 3
     assert augment([text] * 20, 0.0, random.Random(0)) == [text] * 20
     assert augment([text] * 20, 1.0, random.Random(0)) != [text] * 20
+
+
+def test_a_second_question_in_the_message_reaches_the_parse_output(
+    trained, model_storage, execution_context, tiny_bert_dir
+):
+    """Each clause is classified too; one confidently about another intent is kept."""
+    output = parse(trained, "where is my parcel? and i want my money back").as_dict(
+        only_output_properties=True
+    )
+    assert output["intent"]["name"] == "track_order"
+    assert [q["intent"] for q in output["other_questions"]] == ["get_refund"]
+    assert output["other_questions"][0]["text"] == "i want my money back"
+    assert parse(trained, "where is my parcel").get("other_questions") == []
+    off = load_component(
+        model_storage, execution_context, tiny_bert_dir, other_question_threshold=None
+    )
+    assert parse(off, "where is my parcel? and i want my money back").get("other_questions") is None
+    with pytest.raises(InvalidConfigException, match="other_question_threshold"):
+        BertIntentClassifier.create(
+            {**BertIntentClassifier.get_default_config(), "other_question_threshold": 1.5},
+            model_storage,
+            RESOURCE,
+            execution_context,
+        )

@@ -117,3 +117,27 @@ def test_handoff_text_names_the_support_hours(book, tmp_path):
     del text["handoff"]
     with pytest.raises(FaqError, match="handoff"):
         load(yaml.safe_dump(text), tmp_path)
+
+
+def test_a_named_case_replaces_the_template_and_unknown_cases_are_errors(book, tmp_path):
+    policy = book.answer_for("check_refund_policy")
+    general = book.render(policy, {})
+    worn = book.render(policy, {}, asked={"case": "worn"})
+    assert worn != general and "can't be returned" in worn
+    # A case the answer has no words for keeps the general answer.
+    assert book.render(book.answer_for("review"), {}, asked={"case": "worn"}) == book.render(
+        book.answer_for("review"), {}
+    )
+    faq = yaml.safe_load(FAQ.read_text())
+    faq["answers"]["check_refund_policy"]["cases"] = {"wron": "Sorry."}
+    with pytest.raises(FaqError, match=r"check_refund_policy.cases: wron not in store.yml"):
+        load(yaml.safe_dump(faq), tmp_path)
+
+
+def test_a_case_template_broken_for_one_order_state_stops_start_up(tmp_path):
+    faq = yaml.safe_load(FAQ.read_text())
+    faq["answers"]["complaint"]["cases"] = {
+        "faulty": "{% if order is none %}Sorry.{% else %}{{ order.numbr }}{% endif %}"
+    }
+    with pytest.raises(FaqError, match="answers.complaint"):
+        load(yaml.safe_dump(faq), tmp_path)

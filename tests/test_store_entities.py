@@ -130,3 +130,51 @@ def test_a_template_broken_only_for_a_named_country_stops_start_up(tmp_path):
     intents = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["intents"]
     with pytest.raises(FaqError, match="delivery_options"):
         FaqBook.load(broken, PROJECT_ROOT / "data" / "store.yml", intents)
+
+
+@pytest.mark.parametrize(
+    ("named", "case"),
+    [
+        (["wore"], "worn"),
+        (["tags off"], "tags_removed"),
+        (["black friday"], "sale"),
+        (["gift", "gift card"], "not_returnable"),  # the first case in store.yml's order
+        (["sale", "worn"], "worn"),
+        (["the weather"], None),
+    ],
+)
+def test_the_words_of_a_return_question_name_its_case(entities, named, case):
+    assert entities.return_case(named) == case
+
+
+def test_an_item_problem_is_faulty_or_a_wrong_item(entities):
+    assert entities.item_problem(["Snapped"]) == "faulty"
+    assert entities.item_problem(["wrong colour"]) == "wrong_item"
+    assert entities.item_problem([]) is None
+
+
+def test_a_word_may_name_one_case_only():
+    from bot.store_entities import StoreEntities
+
+    store = yaml.safe_load((LOOKUPS_FILE.parent.parent / "store.yml").read_text())
+    store["return_cases"]["sale"].append("worn")
+    with pytest.raises(ValueError, match="'worn' names both worn and sale"):
+        StoreEntities.from_store(store)
+
+
+@pytest.mark.parametrize(
+    ("option", "country", "available"),
+    [
+        ("next day", "Hamburg", True),  # a city is its country
+        ("tomorrow", "Madrid", False),
+        ("click & collect", "Vienna", True),
+        ("Click and collect", None, None),  # no country named: nothing to say yes or no to
+        ("by drone", "Berlin", "unknown"),
+    ],
+)
+def test_a_named_shipping_option_goes_to_a_country_or_not(entities, option, country, available):
+    facts = entities.shipping_option(option, entities.country(country))
+    if available == "unknown":
+        assert facts is None
+        return
+    assert facts["available"] is available

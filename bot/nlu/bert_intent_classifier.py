@@ -41,6 +41,7 @@ from bot.nlu.model_files import (  # noqa: F401 - LABELS_FILE and the error are 
     LABELS_FILE,
     InvalidModelArchiveError,
 )
+from bot.nlu.question_split import OTHER_QUESTIONS, other_questions
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +103,10 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
             # torch's intra-op threads for CPU inference; None keeps torch's default.
             "cpu_threads": None,
             RANKING_LENGTH: LABEL_RANKING_LENGTH,
+            # A second question in the message ("... and can I still change the address?")
+            # classified this confidently is kept in `other_questions` (bot/nlu/question_split.py);
+            # None turns the extra clause predictions off.
+            "other_question_threshold": 0.8,
             "show_progress_bar": True,
         }
 
@@ -117,6 +122,11 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
         if not 0 <= float(config["validation_fraction"]) < 1:
             raise InvalidConfigException(
                 "BertIntentClassifier: 'validation_fraction' must be in [0, 1)."
+            )
+        threshold = config["other_question_threshold"]
+        if threshold is not None and not 0 < float(threshold) <= 1:
+            raise InvalidConfigException(
+                "BertIntentClassifier: 'other_question_threshold' must be in (0, 1] or null."
             )
         if config["architecture"] not in ARCHITECTURES:
             raise InvalidConfigException(
@@ -359,4 +369,11 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
                 ranking = ranking[:ranking_length]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            threshold = self.config["other_question_threshold"]
+            if threshold is not None:
+                others = other_questions(
+                    str(message.get(TEXT)), ranking[0][INTENT_NAME_KEY], self.predict_proba,
+                    self.labels, float(threshold),
+                )  # fmt: skip
+                message.set(OTHER_QUESTIONS, others, add_to_output=True)
         return messages

@@ -21,6 +21,10 @@ logger = logging.getLogger(__name__)
 # Lowest BM25 score of a retrieved answer we show. Calibrated on tests/retrieval_heldout.jsonl
 # with bench/calibrate_retrieval.py (see docs/benchmarks.md for the method and figures).
 DEFAULT_SCORE_THRESHOLD = 10.5
+# A match so close that its answer is worth adding to a template's (actions/transcript_addition.py):
+# from 18.0 up no retrieved answer was wrong on that set (bench/results/retrieval_threshold.json),
+# but at 18.0 a Black Friday promotion answer matched a question about returning a sale item.
+STRONG_MATCH_SCORE = 18.5
 
 
 class TranscriptSearch:
