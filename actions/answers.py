@@ -16,6 +16,7 @@ from actions.order_state import order_to_check
 from actions.ownership import ORDER_EMAIL, check_ownership, needs_email, say_refusal
 from actions.question import asked_facts, last_bot_source, question_intent, question_message
 from actions.shared import resources
+from actions.store_topics import answer_named_topic
 from actions.transcript_addition import add_fitting_transcript
 from bot.faq import FaqRenderError
 from bot.nlu.question_split import OTHER_QUESTIONS
@@ -97,6 +98,8 @@ def retrieve_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[
     shared = resources()
     if frustration_due(tracker):
         apologise_and_offer_person(dispatcher)
+        return []
+    if answer_named_topic(dispatcher, tracker):
         return []
     text = tracker.latest_message.get("text") or ""
     hit = shared.search.best(text)

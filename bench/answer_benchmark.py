@@ -65,7 +65,7 @@ def check(answer: str, entry: dict) -> tuple[list[list[str]], list[str]]:
 
 
 @contextlib.contextmanager
-def running_bot(archive: Path) -> Iterator[str]:
+def running_bot(archive: Path, root: Path = ROOT) -> Iterator[str]:
     """`python -m bot.cli up --model ARCHIVE` as the tests' `bot` fixture starts it: free ports,
     temporary orders and conversation databases; stopped with everything it started."""
     from bot.orders import create_sample_orders
@@ -90,7 +90,7 @@ def running_bot(archive: Path) -> Iterator[str]:
                         str(ports["webchat"]),
                     ),
                 ],
-                cwd=ROOT,
+                cwd=root,
                 env={**os.environ, "RASA_TELEMETRY_ENABLED": "false", **databases},
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -156,10 +156,10 @@ def share(rows: list[dict]) -> dict:
     return {"questions": len(rows), "right": right, "share": right / len(rows) if rows else 0.0}
 
 
-def run_model(name: str, archive: Path, questions: list[dict]) -> dict:
+def run_model(name: str, archive: Path, questions: list[dict], root: Path = ROOT) -> dict:
     rows = []
     started = time.perf_counter()
-    with running_bot(archive) as base:
+    with running_bot(archive.resolve(), root) as base:
         for number, entry in enumerate(questions):
             answer = ask(base, f"answers-{name}-{number}", entry["text"])
             missing, forbidden = check(answer, entry)
@@ -176,6 +176,7 @@ def run_model(name: str, archive: Path, questions: list[dict]) -> dict:
     topics = sorted({row["topic"] for row in rows})
     return {
         "archive": str(archive),
+        "code": "this checkout" if root == ROOT else str(root),
         "seconds": round(time.perf_counter() - started, 1),
         "overall": share(rows),
         "by_topic": {t: share([r for r in rows if r["topic"] == t]) for t in topics},
@@ -206,7 +207,13 @@ def print_table(results: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", action="append", required=True, help="NAME=ARCHIVE")
+    parser.add_argument(
+        "--model",
+        action="append",
+        required=True,
+        help="NAME=ARCHIVE, or NAME=ARCHIVE@DIR to run it with the code and data of another "
+        "checkout (e.g. a `git worktree` of an earlier commit: today's answers vs the new ones)",
+    )
     parser.add_argument("--questions", type=Path, default=QUESTIONS)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "answers.json")
     args = parser.parse_args()
@@ -216,7 +223,10 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for spec in args.model:
         name, archive = spec.split("=", 1)
-        results["models"][name] = run_model(name, Path(archive), questions)
+        archive, _, root = archive.partition("@")
+        results["models"][name] = run_model(
+            name, Path(archive), questions, Path(root).resolve() if root else ROOT
+        )
         overall = results["models"][name]["overall"]
         print(f"{name}: {overall['right']}/{overall['questions']} right", flush=True)
         # after each model, so that a later one failing to start keeps the earlier figures

@@ -25,6 +25,7 @@ from bot.faq_entries import (
     compile_cases,
     compile_order_checks,
     compile_text,
+    compile_topics,
     make_environment,
     read_yaml,
     uses_order,
@@ -121,12 +122,14 @@ class FaqBook:
         store: dict[str, Any],
         handoff: jinja2.Template,
         order_checks: dict[str, jinja2.Template] | None = None,
+        topics: dict[str, jinja2.Template] | None = None,
     ) -> None:
         self.answers = answers
         self.asks = asks
         self.store = store
         self.handoff = handoff
         self.order_checks = order_checks or {}
+        self.topics = topics or {}
 
     @classmethod
     def load(cls, faq_path: Path, store_path: Path, intents: list[str]) -> FaqBook:
@@ -168,7 +171,8 @@ class FaqBook:
         except jinja2.TemplateSyntaxError as error:
             raise FaqError(f"{faq_path}: handoff: line {error.lineno}: {error.message}") from error
         order_checks = compile_order_checks(raw.get("order_checks"), environment, faq_path)
-        book = cls(answers, asks, store, handoff, order_checks)
+        topics = compile_topics(raw.get("topics"), environment, set(store.get("topics", {})))
+        book = cls(answers, asks, store, handoff, order_checks, topics)
         book._check_every_template_renders(faq_path)
         book._check_order_checks(faq_path)
         return book
@@ -203,6 +207,12 @@ class FaqBook:
             raise FaqError(f"{faq_path}: handoff: {error}") from error
         slots = {slot: "123456" for slot in self.asks} | {"email": "someone@example.org"}
         questions = example_questions(self.store)
+        for topic in self.topics:
+            for asked in questions:
+                try:
+                    self.topic_text(topic, asked)
+                except jinja2.TemplateError as error:
+                    raise FaqError(f"{faq_path}: topics.{topic}: {error}") from error
         for answer in self.answers.values():
             orders = example_orders() if answer.about_orders else [None]
             asked_cases = [{**NOTHING_ASKED, "case": case, "days": 3} for case in answer.cases]
@@ -216,6 +226,13 @@ class FaqBook:
                     raise FaqError(
                         f"{faq_path}: answers.{answer.intent}{state}: {error}"
                     ) from error
+
+    def topic_text(self, topic: str, asked: dict[str, Any] | None = None) -> str | None:
+        """The answer to a shop question with no intent (`topics:` in data/faq.yml), if any."""
+        if topic not in self.topics:
+            return None
+        asked = {**NOTHING_ASKED, **(asked or {})}
+        return " ".join(self.topics[topic].render(store=self.store, asked=asked).split())
 
     def answer_for(self, intent: str) -> FaqAnswer | None:
         return self.answers.get(intent)

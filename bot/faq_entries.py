@@ -158,3 +158,19 @@ def compile_order_checks(
                 f"{faq_path}: order_checks.{name}: line {error.lineno}: {error.message}"
             ) from error
     return checks
+
+
+def compile_topics(
+    raw: Any, environment: SandboxedEnvironment, known: set[str]
+) -> dict[str, jinja2.Template]:
+    """The `topics:` answers, compiled; each key must be a topic of store.yml's `topics`."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise FaqError("faq.yml: topics: expected a mapping of topic -> text")
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise FaqError(f"faq.yml: topics: {', '.join(unknown)} not in store.yml's topics")
+    return {
+        topic: compile_text(text, environment, f"topics.{topic}") for topic, text in raw.items()
+    }

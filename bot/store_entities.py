@@ -107,9 +107,10 @@ class StoreEntities:
     shipping: list[dict[str, Any]]
     accepted: list[str]  # payment methods as store.yml writes them
     payment_names: dict[str, str] = field(default_factory=dict)  # folded -> canonical
-    # The `return_cases:` and `item_problems:` of store.yml: case -> its words, in order.
+    # The `return_cases:`, `item_problems:` and `topics:` of store.yml: case -> its words.
     return_cases: dict[str, list[str]] = field(default_factory=dict)
     item_problems: dict[str, list[str]] = field(default_factory=dict)
+    topics: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def from_store(cls, store: dict[str, Any]) -> StoreEntities:
@@ -143,6 +144,7 @@ class StoreEntities:
             payment_names,
             _word_lists(store, "return_cases"),
             _word_lists(store, "item_problems"),
+            _word_lists(store, "topics"),
         )
 
     def country(self, text: str | None) -> dict[str, Any] | None:
@@ -190,6 +192,10 @@ class StoreEntities:
         """`faulty` or `wrong_item` (store.yml's `item_problems`), or None."""
         return _first_case(self.item_problems, texts)
 
+    def store_topic(self, texts: list[str]) -> str | None:
+        """A shop topic with no intent of its own (store.yml's `topics`), or None."""
+        return _first_case(self.topics, texts)
+
     def lookup_tables(self) -> str:
         """`data/nlu/lookups.yml`: every name of a country and of a payment method."""
         aliases = [
@@ -212,9 +218,13 @@ class StoreEntities:
             ("shipping_option", options),
             ("return_case", sorted({w for ws in self.return_cases.values() for w in ws})),
             ("item_problem", sorted({w for ws in self.item_problems.values() for w in ws})),
+            ("store_topic", sorted({w for ws in self.topics.values() for w in ws})),
         ]
+        # Longest first: the extractor's regex takes the first alternative that matches, and
+        # "gift card" must win over "gift", "Guinea-Bissau" over "Guinea".
         body = "".join(
-            f"\n- lookup: {name}\n  examples: |\n" + "".join(f"    - {v}\n" for v in values)
+            f"\n- lookup: {name}\n  examples: |\n"
+            + "".join(f"    - {v}\n" for v in sorted(values, key=lambda v: (-len(v), v)))
             for name, values in blocks
         )
         return f'{header}version: "3.1"\nnlu:{body}'

@@ -164,3 +164,32 @@ def test_a_past_answer_to_the_very_question_is_added_with_its_provenance(shared)
     assert len(answer(message(text + " in Canada", "complaint",
                               {"item_problem": "came off", "country": "Canada"}))) == 1  # fmt: skip
     assert len(answer(message(text, "check_refund_policy"))) == 1
+
+
+def retrieve(*events: dict[str, Any]) -> list[dict]:
+    from actions.answers import ActionRetrieveAnswer
+
+    messages, _ = run(ActionRetrieveAnswer(), tracker_after(*events))
+    return messages
+
+
+def test_a_declined_shop_question_naming_a_topic_is_answered_from_the_profile(shared):
+    store = shared.faq.store
+    cards = retrieve(message("can i buy a gift card for 300 euros", "out_of_scope",
+                             {"store_topic": "gift card"}))  # fmt: skip
+    assert store["gift_cards"]["values"] in cards[0]["text"]
+    assert cards[0]["answer_source"] == {"kind": "template", "id": "faq:topics.gift_cards"}
+    care = retrieve(message("how do i wash a linen shirt", "nlu_fallback", {"store_topic": "wash"}))
+    assert store["product_care"]["linen"] in care[0]["text"]
+    duties = retrieve(message("customs when ordering to england?", "out_of_scope",
+                              {"store_topic": "customs", "country": "england"}))  # fmt: skip
+    assert duties[0]["text"].startswith("To United Kingdom: duties and VAT prepaid")
+
+
+def test_a_declined_message_naming_a_payment_method_gets_the_payment_answer(shared):
+    venmo = retrieve(message("can i venmo you", "nlu_fallback", {"payment_method": "venmo"}))
+    assert "we don't accept Venmo" in venmo[0]["text"]
+    assert venmo[0]["answer_source"]["intent"] == "check_payment_methods"
+    # Nothing named: the declined message is still declined.
+    weather = retrieve(message("will it snow tomorrow", "out_of_scope"))
+    assert weather[0]["answer_source"]["kind"] == "out_of_scope"

@@ -141,3 +141,14 @@ def test_a_case_template_broken_for_one_order_state_stops_start_up(tmp_path):
     }
     with pytest.raises(FaqError, match="answers.complaint"):
         load(yaml.safe_dump(faq), tmp_path)
+
+
+def test_topics_must_be_the_store_profiles_and_render(tmp_path):
+    faq = yaml.safe_load(FAQ.read_text())
+    faq["topics"]["gift_card"] = "Typo."
+    with pytest.raises(FaqError, match="topics: gift_card not in store.yml's topics"):
+        load(yaml.safe_dump(faq), tmp_path)
+    faq = yaml.safe_load(FAQ.read_text())
+    faq["topics"]["sizes"] = "{{ store.sizes.shoe }}"
+    with pytest.raises(FaqError, match="topics.sizes"):
+        load(yaml.safe_dump(faq), tmp_path)

@@ -178,3 +178,9 @@ def test_a_named_shipping_option_goes_to_a_country_or_not(entities, option, coun
         assert facts is None
         return
     assert facts["available"] is available
+
+
+def test_a_shop_topic_is_named_by_its_words(entities):
+    assert entities.store_topic(["Gift Card"]) == "gift_cards"
+    assert entities.store_topic(["tumble dry"]) == "product_care"
+    assert entities.store_topic(["the weather"]) is None
