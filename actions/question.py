@@ -3,6 +3,7 @@
 Usually the latest message. Right after the order form, the message that opened the form (the
 latest may only have been the order number). A follow-up that names only another country or
 payment method ("and to the UK?", intent `inform`) is the previous question asked again for it.
+An unsure message (`nlu_fallback`) that names a faulty or wrong item is a complaint about it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from actions.shared import resources
 COUNTRY_INTENTS = ("delivery_options", "delivery_period")
 PAYMENT_INTENTS = ("check_payment_methods",)
 FOLLOW_UP = "inform"
+UNSURE = "nlu_fallback"
+COMPLAINT = "complaint"
 
 DAYS_PER_UNIT = {"day": 1, "week": 7, "month": 30, "year": 365}
 NUMBER_WORDS = {
@@ -70,6 +73,8 @@ def question_intent(tracker: Tracker) -> str | None:
     """The intent being answered; for a follow-up, the question it follows up."""
     message = question_message(tracker)
     intent = (message.get("intent") or {}).get("name")
+    if intent == UNSURE and entity_values(message, "item_problem"):
+        return COMPLAINT  # "came with the wrong colour", classifier unsure: the faulty-item path
     if intent != FOLLOW_UP:
         return intent
     previous = last_bot_source(tracker, "template").get("intent")

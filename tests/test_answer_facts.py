@@ -68,6 +68,8 @@ def bot_said(intent: str) -> dict[str, Any]:
          {"item_problem": "fell apart", "return_case": "wore"}, "warranty", "worn items"),
         ("you sent me the wrong item", "complaint", {"item_problem": "wrong item"},
          "replacement", "warranty"),
+        ("whats your warranty on products", "check_refund_policy",
+         {"return_case": "warranty"}, "2 years statutory warranty", "unworn"),
     ],
 )  # fmt: skip
 def test_the_case_a_return_question_names_is_answered(shared, text, intent, entities, says, never):
@@ -193,3 +195,11 @@ def test_a_declined_message_naming_a_payment_method_gets_the_payment_answer(shar
     # Nothing named: the declined message is still declined.
     weather = retrieve(message("will it snow tomorrow", "out_of_scope"))
     assert weather[0]["answer_source"]["kind"] == "out_of_scope"
+
+
+def test_an_unsure_message_naming_a_wrong_item_is_answered_as_a_complaint(shared):
+    unsure = message("came with the wrong colour, I ordered sage", "nlu_fallback",
+                     {"item_problem": "wrong colour"})  # fmt: skip
+    messages = answer(unsure)
+    assert "wrong item" in messages[0]["text"]
+    assert messages[0]["answer_source"]["intent"] == "complaint"
