@@ -188,6 +188,30 @@ def command_retrain(args: argparse.Namespace) -> int:
     return 0 if decision.promoted else 3
 
 
+def command_discover(args: argparse.Namespace) -> int:
+    """Cluster the unreviewed messages no intent covered (bot/discovery.py)."""
+    import json
+
+    from bot.discovery import as_json, as_text, run_discovery
+    from bot.project import latest_model
+
+    # The served model's encoder by default: its space is the one the classifier decides in.
+    archive = args.model or (latest_model() if args.encoder is None else None)
+    candidates, clusters = run_discovery(
+        archive=archive,
+        encoder_dir=args.encoder,
+        data_dir=args.nlu,
+        limit=args.limit,
+        distance_threshold=args.distance_threshold,
+        min_size=args.min_size,
+    )
+    if args.json:
+        print(json.dumps(as_json(candidates, clusters), indent=2))
+    else:
+        print(as_text(candidates, clusters))
+    return 0
+
+
 def command_review_app(args: argparse.Namespace) -> int:
     from bot.review_app import create_app
 
@@ -328,6 +352,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     retrain.add_argument("--epoch-fraction", type=float, default=0.3)
     retrain.set_defaults(handler=command_retrain)
+
+    discover = subcommands.add_parser(
+        "discover", help="cluster unreviewed messages no intent covers (new intents, FAQ)"
+    )
+    discover.add_argument(
+        "--model", type=Path, help="a model archive whose encoder to use (default: the newest)"
+    )
+    discover.add_argument("--encoder", type=Path, help="or a Hugging Face model folder")
+    discover.add_argument("--nlu", type=Path, default=PROJECT_ROOT / "data" / "nlu")
+    discover.add_argument("--limit", type=int, default=1000, help="newest messages read")
+    discover.add_argument(
+        "--distance-threshold", type=float, default=0.6, help="cosine distance within a cluster"
+    )
+    discover.add_argument("--min-size", type=int, default=3)
+    discover.add_argument("--json", action="store_true")
+    discover.set_defaults(handler=command_discover)
 
     add_staff_parser(subcommands)
 
