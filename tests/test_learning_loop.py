@@ -47,7 +47,7 @@ def talked(bot, databases) -> dict[str, str]:
     bot.say(order_customer, "thanks, bye")
 
     care_customer = f"loop-care-{time.time_ns()}"
-    bot.say(care_customer, "how should I wash a linen duvet cover so it doesn't shrink")
+    bot.say(care_customer, "is the candle wax soy or paraffin")
     bot.say(care_customer, "/affirm")
     return {"order": order_customer, "care": care_customer}
 
@@ -88,7 +88,7 @@ def test_review_export_is_valid_masked_and_idempotent(bot, databases, talked, tm
     log = ConversationLog(databases["SHOPDESK_DB_URL"])
     order_turns = log.read(talked["order"]).user_turns
     care_turns = log.read(talked["care"]).user_turns
-    # Staff: the order question is right; the care question becomes training data for
+    # Staff: the order question is right; the candle question becomes training data for
     # out_of_scope with its approved answer; "/affirm" is a button, "hello" is excluded.
     shopdesk("review", "message", str(order_turns[1].event_id), "--by", "ana", env=env)
     shopdesk("review", "message", str(order_turns[0].event_id), "--by", "ana", "--exclude", env=env)
@@ -127,8 +127,8 @@ def test_review_export_is_valid_masked_and_idempotent(bot, databases, talked, tm
     assert "- intent: out_of_scope" in written["nlu"]
 
     [transcript] = load_transcripts(outputs["transcripts"].parent)
-    assert transcript.question.startswith("how should I wash a linen duvet cover")
-    assert "linen" in transcript.answer.lower()
+    assert transcript.question == "is the candle wax soy or paraffin"
+    assert "wax" in transcript.answer.lower()
     assert "reviewed" in transcript.tags and "out_of_scope" in transcript.tags
 
     stories = yaml.safe_load(written["stories"])["stories"]

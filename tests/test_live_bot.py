@@ -88,7 +88,7 @@ def test_a_question_only_transcripts_answer_then_feedback(bot, databases):
     from bot.records import Records
 
     sender = f"retrieval-{time.time_ns()}"
-    replies = bot.replies(sender, "how should I wash a linen duvet cover so it doesn't shrink")
+    replies = bot.replies(sender, "is the candle wax soy or paraffin")
     assert "Did this answer your question?" in [reply.get("text") for reply in replies]
     buttons = next(reply["buttons"] for reply in replies if reply.get("buttons"))
     assert [button["payload"] for button in buttons] == ["/affirm", "/deny"]
