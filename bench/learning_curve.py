@@ -92,29 +92,11 @@ def pick(
 
 
 def sentence_embeddings(texts: list[str]) -> np.ndarray:
-    """Mean-pooled, normalised embeddings of the packaged encoder (for cluster_margin)."""
-    import torch
-    from transformers import AutoModel, AutoTokenizer
-
+    """Unit-length embeddings of the packaged encoder (for cluster_margin), as discovery makes."""
+    from bot.discovery import embed
     from bot.nlu.base_model import packaged_minilm_path
 
-    path = packaged_minilm_path()
-    tokenizer, model = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path)
-    rows = []
-    with torch.inference_mode():
-        for start in range(0, len(texts), 128):
-            encoded = tokenizer(
-                texts[start : start + 128],
-                padding=True,
-                truncation=True,
-                max_length=64,
-                return_tensors="pt",
-            )
-            hidden = model(**encoded).last_hidden_state
-            mask = encoded["attention_mask"].unsqueeze(-1).float()
-            mean = (hidden * mask).sum(1) / mask.sum(1)
-            rows.append(torch.nn.functional.normalize(mean, dim=-1).numpy())
-    return np.concatenate(rows)
+    return embed(texts, packaged_minilm_path())
 
 
 def train(examples, workdir: Path, name: str, args, served: Path | None) -> tuple[Path, float]:
