@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from bot.project import MODELS_DIR, PROJECT_ROOT, train_if_needed
+from bot.review_queue_cli import add_queue_parser
 from bot.staff_cli import add_staff_parser
 from bot.up import add_up_parser
 
@@ -319,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     conversation.add_argument("--tag", action="append", default=[])
     conversation.add_argument("--note")
     conversation.set_defaults(handler=command_review_conversation)
+    add_queue_parser(review_commands)
 
     export = subcommands.add_parser(
         "export", help="write reviewed conversations as NLU data, transcripts and test stories"

@@ -1,23 +1,25 @@
 """Turns reviewed conversations into training data for the next `rasa train`.
 
-Three files, each written only by this module (a file without our header is never touched):
+Four files, each written only by this module (a file without our header is never touched):
 
 - reviewed user messages as Rasa NLU YAML (`data/nlu/reviewed.yml`), with the staff's
-  corrected intent and order numbers kept as annotated entities;
+  corrected intent and order numbers kept as annotated entities; one in `HELD_BACK_SHARE`
+  goes to the retrain gate's held-back test file instead (`bot.held_back`), never to training;
 - approved question -> answer pairs as transcripts JSON Lines for the BM25 index
   (`data/transcripts/reviewed.jsonl`);
 - conversations chosen by staff as Rasa test stories (`tests/reviewed_stories.yml`).
+- intents staff named in the review app, with their reviewed messages: added to `domain.yml`,
+  `data/reviewed_rules.yml` and, as unfilled answers, `data/faq.yml` (`bot/new_intent_files.py`).
 
-Personal data is masked in everything written (`bot.privacy`). Exporting again merges with
-what is there: nothing is added twice, and entries of conversations no longer in the log stay.
+Personal data is masked in everything written (`bot.learning.privacy`). Exporting again
+merges with what is there: nothing is added twice, and entries of conversations no longer in
+the log stay.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +28,12 @@ from typing import Any
 import yaml
 
 from bot.conversations import PIPELINE_INTENTS, Conversation, ConversationLog, UserTurn
+from bot.held_back import HELD_BACK_FILE, HELD_BACK_HEADER, ReviewedSides, other_test_sets
+from bot.learning.privacy import MaskedText, map_span, mask_personal_data
+from bot.new_intent_files import ProjectFileError, export_new_intents
+from bot.new_intents import new_intent_names
 from bot.nlu_files import HELD_OUT_FILES, hand_written_examples, held_out_texts, normalise
-from bot.privacy import MaskedText, map_span, mask_personal_data
+from bot.nlu_files import atomic_write as _atomic_write
 from bot.project import PROJECT_ROOT
 from bot.review import MessageReview, ReviewStore
 
@@ -53,6 +59,11 @@ class ExportPaths:
     training_data: Path = PROJECT_ROOT / "data"
     # The test sets the retrain gate scores on: reviewed messages there are never exported.
     held_out: tuple[Path, ...] = HELD_OUT_FILES
+    held_back: Path = HELD_BACK_FILE  # a gate test set, never training data
+    # Where intents staff named in the review app are added (bot/new_intent_files.py).
+    domain: Path = PROJECT_ROOT / "domain.yml"
+    faq: Path = PROJECT_ROOT / "data" / "faq.yml"
+    rules: Path = PROJECT_ROOT / "data" / "reviewed_rules.yml"
 
     @classmethod
     def under(cls, root: Path) -> ExportPaths:
@@ -63,6 +74,10 @@ class ExportPaths:
             stories=root / "tests" / "reviewed_stories.yml",
             training_data=root / "data",
             held_out=tuple(root / "tests" / path.name for path in HELD_OUT_FILES),
+            held_back=root / "tests" / HELD_BACK_FILE.name,
+            domain=root / "domain.yml",
+            faq=root / "data" / "faq.yml",
+            rules=root / "data" / "reviewed_rules.yml",
         )
 
 
@@ -76,6 +91,9 @@ class ExportReport:
     stories_added: int = 0
     stories_total: int = 0
     held_out_skipped: int = 0
+    held_back_added: int = 0
+    held_back_total: int = 0
+    new_intents: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -84,11 +102,18 @@ class ExportReport:
             f"{self.paths.transcripts}: {self.transcripts_added} new, "
             f"{self.transcripts_total} in all",
             f"{self.paths.stories}: {self.stories_added} new, {self.stories_total} in all",
+            f"{self.paths.held_back}: {self.held_back_added} new, {self.held_back_total} in all "
+            "(reviewed messages held back from training, scored by the retrain gate)",
         ]
         if self.held_out_skipped:
             lines.append(
                 f"held out: {self.held_out_skipped} reviewed message(s) not written, "
                 "they are in the test sets the retrain gate scores on"
+            )
+        if self.new_intents:
+            lines.append(
+                f"new intents: {', '.join(self.new_intents)} added to {self.paths.domain.name}, "
+                f"{self.paths.rules.name} and (unfilled answers) {self.paths.faq.name}"
             )
         lines += [f"skipped: {reason}" for reason in self.skipped]
         return "\n".join(lines)
@@ -120,19 +145,6 @@ def _kept_entities(masked: MaskedText, entities: Iterable[dict[str, Any]]) -> li
     return kept
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write through a temporary file, so a crash never leaves half a training file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
 def _require_ours(path: Path, header: str) -> None:
     if path.exists() and not path.read_text(encoding="utf-8").startswith(header):
         raise ExportError(
@@ -144,31 +156,19 @@ def _require_ours(path: Path, header: str) -> None:
 # --------------------------------------------------------------------------- NLU data
 
 
-def _read_nlu(path: Path) -> dict[str, Any]:
-    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
-
-    if not path.exists():
-        return {}
-    return {
-        normalise(message.get("text")): message
-        for message in RasaYAMLReader().read(path).intent_examples
-    }
-
-
 def export_nlu(
     conversations: dict[str, Conversation],
     reviews: dict[int, MessageReview],
     paths: ExportPaths,
     report: ExportReport,
 ) -> None:
-    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
     from rasa.shared.nlu.training_data.message import Message
-    from rasa.shared.nlu.training_data.training_data import TrainingData
 
     _require_ours(paths.nlu, NLU_HEADER)
-    examples = _read_nlu(paths.nlu)
+    _require_ours(paths.held_back, HELD_BACK_HEADER)
+    sides = ReviewedSides.read(paths.nlu, paths.held_back)
     hand_written = hand_written_examples(paths.training_data, skip=paths.nlu)
-    held_out = held_out_texts(paths.held_out)
+    held_out = held_out_texts(other_test_sets(paths.held_out, paths.held_back))
     for review in reviews.values():
         turn = _user_turn(conversations, review)
         if turn is None:
@@ -177,7 +177,7 @@ def export_nlu(
         key = normalise(text)
         where = f"message {review.event_id} of {review.conversation_id}"
         if review.excluded:
-            examples.pop(key, None)
+            sides.drop(key)
             continue
         intent = review.corrected_intent or turn.intent
         if not key or text.lstrip().startswith("/"):
@@ -187,7 +187,7 @@ def export_nlu(
             continue
         if key in held_out or normalise(turn.text) in held_out:
             report.held_out_skipped += 1
-            examples.pop(key, None)  # also when an earlier export wrote it
+            sides.drop(key)  # also when an earlier export wrote it
             continue
         if key in hand_written:
             if hand_written[key] != intent:
@@ -195,17 +195,10 @@ def export_nlu(
                     f"{where}: hand-written data has it as '{hand_written[key]}', not '{intent}'"
                 )
             continue
-        if key not in examples:
-            report.nlu_added += 1
-        examples[key] = Message(data={"text": text, "intent": intent, "entities": entities})
-    for key in [key for key in examples if key in held_out]:  # a test set grew since
-        report.held_out_skipped += 1
-        del examples[key]
-    ordered = sorted(examples.values(), key=lambda m: (m.get("intent"), normalise(m.get("text"))))
-    report.nlu_total = len(ordered)
-    if not ordered and not paths.nlu.exists():
-        return
-    _atomic_write(paths.nlu, NLU_HEADER + RasaYAMLWriter().dumps(TrainingData(ordered)))
+        sides.put(key, Message(data={"text": text, "intent": intent, "entities": entities}))
+    report.held_out_skipped += sides.drop_test_messages(held_out, hand_written)  # sets grew
+    report.nlu_added, report.held_back_added = sides.training_added, sides.held_back_added
+    report.nlu_total, report.held_back_total = sides.write(paths.nlu, NLU_HEADER, paths.held_back)
 
 
 def _user_turn(conversations: dict[str, Conversation], review: MessageReview) -> UserTurn | None:
@@ -396,6 +389,11 @@ def export_reviewed(
         for conversation_id in conversations
     }
     export_nlu(conversations, message_reviews, paths, report)
+    named, files = new_intent_names(reviews.engine), (paths.domain, paths.faq, paths.rules)
+    try:
+        report.new_intents = export_new_intents(named, paths.nlu, *files)
+    except ProjectFileError as error:
+        raise ExportError(str(error)) from error
     export_transcripts(conversations, message_reviews, tags, paths, report)
     export_stories(log, reviews.conversations_for_stories(), message_reviews, paths, report)
     return report

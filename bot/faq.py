@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +33,8 @@ from bot.faq_entries import (
 )
 from bot.intents import DETECTED, ORDER_NUMBER_REPAIRS, SMALL_TALK
 from bot.orders import CANCELLED, DELIVERED, DISPATCHED, PROCESSING, RETURNED, OrderView
+
+logger = logging.getLogger(__name__)
 
 # What the bot says instead of an order answer when the customer could not show the order is
 # theirs (`order_checks:` in data/faq.yml), and what it asks for to check (`asks:`).
@@ -130,6 +133,8 @@ class FaqBook:
         self.handoff = handoff
         self.order_checks = order_checks or {}
         self.topics = topics or {}
+        # Intents whose answer is an `unfilled: true` stub: `answer_for` gives None for them.
+        self.unfilled: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, faq_path: Path, store_path: Path, intents: list[str]) -> FaqBook:
@@ -143,10 +148,16 @@ class FaqBook:
         asks = raw.get("asks") or {}
         environment = make_environment()
         answers: dict[str, FaqAnswer] = {}
+        unfilled = []
         for intent, entry in raw["answers"].items():
             where = f"{faq_path}: answers.{intent}"
             if intent not in intents:
                 raise FaqError(f"{where}: '{intent}' is not an intent in domain.yml")
+            if isinstance(entry, dict) and "unfilled" in entry:
+                if entry["unfilled"] is not True:
+                    raise FaqError(f"{where}: 'unfilled:' is true or the line is deleted")
+                unfilled.append(intent)  # a stub `shopdesk export` added: never said
+                continue
             if not isinstance(entry, dict) or not isinstance(entry.get("template"), str):
                 raise FaqError(f"{where}: needs a 'template:' text")
             requires = tuple(entry.get("requires") or ())
@@ -161,7 +172,7 @@ class FaqBook:
             cases = compile_cases(entry, environment, known_cases(store), where)
             before = compile_text(entry.get("before_asking"), environment, f"{where}.before_asking")
             answers[intent] = FaqAnswer(intent, requires, template, optional_order, cases, before)
-        missing = sorted(set(intents) - NOT_TEMPLATED - set(answers))
+        missing = sorted(set(intents) - NOT_TEMPLATED - set(answers) - set(unfilled))
         if missing:
             raise FaqError(f"{faq_path}: no answer for intent(s) {', '.join(missing)}")
         if not isinstance(raw.get("handoff"), str):
@@ -173,6 +184,14 @@ class FaqBook:
         order_checks = compile_order_checks(raw.get("order_checks"), environment, faq_path)
         topics = compile_topics(raw.get("topics"), environment, set(store.get("topics", {})))
         book = cls(answers, asks, store, handoff, order_checks, topics)
+        book.unfilled = tuple(unfilled)
+        if unfilled:
+            logger.warning(
+                "%s: answers of %s are unfilled stubs; these questions are answered as unsure "
+                "ones until someone writes the answer.",
+                faq_path,
+                ", ".join(unfilled),
+            )
         book._check_every_template_renders(faq_path)
         book._check_order_checks(faq_path)
         return book

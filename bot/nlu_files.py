@@ -1,4 +1,4 @@
-"""Reading Rasa NLU example files as sets of normalised messages.
+"""Reading Rasa NLU example files as sets of normalised messages, and writing ours safely.
 
 Export compares reviewed messages with two kinds of file: the hand-written training data
 (a reviewed message already there is not written again) and the held-out test sets the
@@ -8,8 +8,11 @@ score the candidate on messages it trained on).
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -26,6 +29,45 @@ HELD_OUT_FILES = (
 def normalise(text: str) -> str:
     """The form two messages are compared in: case-folded, whitespace collapsed."""
     return " ".join(text.casefold().split())
+
+
+def read_nlu_messages(path: Path) -> dict[str, Any]:
+    """normalised text -> Rasa `Message` of one NLU file we write, to merge into; {} if none."""
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+
+    if not path.exists():
+        return {}
+    return {
+        normalise(message.get("text")): message
+        for message in RasaYAMLReader().read(path).intent_examples
+    }
+
+
+def write_nlu_messages(path: Path, header: str, examples: dict[str, Any]) -> int:
+    """Sorted, so a re-export without news rewrites the same bytes; returns the count.
+
+    Nothing is created for no examples, but a file that had some is emptied.
+    """
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    ordered = sorted(examples.values(), key=lambda m: (m.get("intent"), normalise(m.get("text"))))
+    if ordered or path.exists():
+        atomic_write(path, header + RasaYAMLWriter().dumps(TrainingData(ordered)))
+    return len(ordered)
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write through a temporary file, so a crash never leaves half a training file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def examples_of(path: Path) -> dict[str, str]:

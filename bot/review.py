@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from bot.database import Base, open_database
+from bot.new_intents import new_intent_names
 
 
 class ReviewError(ValueError):
@@ -134,7 +135,8 @@ def _message_review(row: MessageReviewRow) -> MessageReview:
 
 
 class ReviewStore:
-    """Reads and writes review state; `intents` (the domain's) limits intent corrections."""
+    """Reads and writes review state; `intents` (the domain's) and the new intents staff
+    named (bot/new_intents.py) limit intent corrections."""
 
     def __init__(self, url: str | None = None, intents: Collection[str] | None = None) -> None:
         self.engine = open_database(url)
@@ -177,7 +179,8 @@ class ReviewStore:
         """The same review for several messages (event id -> conversation): all or none."""
         reviewer = _required(reviewer, "reviewer")
         if corrected_intent is not None and self.intents is not None:
-            if corrected_intent not in self.intents:
+            known = corrected_intent in self.intents
+            if not known and corrected_intent not in new_intent_names(self.engine):
                 raise ReviewError(
                     f"'{corrected_intent}' is not an intent of the domain.", "unknown_intent"
                 )

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Integer, case, cast, exists, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 
+from bot import review_queue
 from bot.conversation_index import CONVERSATIONS, FEEDBACK, MESSAGES, fold, sync
 from bot.conversations import EVENTS, FALLBACK_INTENT, IntentGuess
 from bot.records import HandoffRequest
@@ -95,6 +96,7 @@ class InboxPage:
     capped: bool  # more unreviewed messages than INBOX_SCAN_LIMIT: the oldest wait
     page: int  # the page shown: the one asked for, or the last when fewer are left
     pages: int
+    strategy: str = ""  # the review queue's order the groups are in (bot/review_queue.py)
 
 
 def similarity_key(text: str) -> str:
@@ -130,8 +132,11 @@ def _inbox_messages(connection: Connection, threshold: float, limit: int) -> lis
     ]
 
 
-def group_messages(messages: Iterable[InboxMessage]) -> list[InboxGroup]:
-    """Groups by similarity key, the most frequent first (then the most recent)."""
+def group_messages(
+    messages: Iterable[InboxMessage], rank: dict[int, int] | None = None
+) -> list[InboxGroup]:
+    """Groups by similarity key. With `rank` (event id -> place in the review queue) a group
+    comes where its best member does; then the most frequent first, then the most recent."""
     by_key: dict[str, list[InboxMessage]] = defaultdict(list)
     for message in messages:
         by_key[similarity_key(message.text)].append(message)
@@ -139,7 +144,9 @@ def group_messages(messages: Iterable[InboxMessage]) -> list[InboxGroup]:
         InboxGroup(key, tuple(sorted(members, key=lambda m: m.event_id, reverse=True)))
         for key, members in by_key.items()
     ]
-    groups.sort(key=lambda group: (-group.count, -group.messages[0].event_id, group.key))
+    last = len(rank or {})
+    best = {g.key: min((rank or {}).get(i, last) for i in g.event_ids) for g in groups}
+    groups.sort(key=lambda g: (best[g.key], -g.count, -g.messages[0].event_id, g.key))
     return groups
 
 
@@ -158,13 +165,19 @@ def _top_guesses(connection: Connection, event_ids: list[int]) -> tuple[IntentGu
     return tuple(IntentGuess(name, total / len(sample)) for name, total in ranked)
 
 
-def inbox_page(engine: Engine, threshold: float, page: int, size: int) -> InboxPage:
-    """One page of inbox groups (with the classifier's guesses) and the inbox's totals."""
+def inbox_page(
+    engine: Engine, threshold: float, page: int, size: int, strategy: str | None = None
+) -> InboxPage:
+    """One page of inbox groups in the review queue's order (`strategy`, else the default),
+    with the classifier's guesses, and the inbox's totals."""
+    strategy = strategy or review_queue.DEFAULT_STRATEGY
     sync(engine)
     with engine.connect() as connection:
         messages = _inbox_messages(connection, threshold, INBOX_SCAN_LIMIT + 1)
         capped = len(messages) > INBOX_SCAN_LIMIT
-        groups = group_messages(messages[:INBOX_SCAN_LIMIT])
+        kept = messages[:INBOX_SCAN_LIMIT]
+        said = [(m.event_id, m.conversation_id, m.text) for m in kept]
+        groups = group_messages(kept, review_queue.ranks(connection, said, strategy))
         pages = max(1, -(-len(groups) // size))
         page = min(page, pages)  # after labelling the last group of the last page
         shown = [
@@ -172,7 +185,7 @@ def inbox_page(engine: Engine, threshold: float, page: int, size: int) -> InboxP
             for g in groups[(page - 1) * size : page * size]
         ]
     total = min(len(messages), INBOX_SCAN_LIMIT)
-    return InboxPage(shown, len(groups), total, capped, page, pages)
+    return InboxPage(shown, len(groups), total, capped, page, pages, strategy)
 
 
 def inbox_conversations(

@@ -456,3 +456,32 @@ def test_small_talk_gets_a_short_reply_or_none_inside_the_form(text, in_form, re
     messages, events = run(ActionAcknowledge(), turn)
     assert [m["response"] for m in messages] == responses
     assert events == []
+
+
+def test_an_unfilled_answer_stub_is_never_said(shared, tmp_path, monkeypatch):
+    """A new intent whose answer nobody has written yet (`unfilled: true`, added by the
+    export) is answered as an unsure question: from past transcripts, here."""
+    import dataclasses
+    import shutil
+
+    import actions.answers
+    from actions.answers import ActionAnswer
+    from bot.faq import FaqBook
+    from bot.new_intent_files import add_faq_stubs, add_to_domain
+    from bot.project import PROJECT_ROOT, domain_intents
+
+    for name in ("domain.yml", "data/faq.yml", "data/store.yml"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(PROJECT_ROOT / name, tmp_path / name)
+    add_to_domain(tmp_path / "domain.yml", ["candle_materials"])
+    add_faq_stubs(tmp_path / "data" / "faq.yml", ["candle_materials"])
+    book = FaqBook.load(
+        tmp_path / "data" / "faq.yml", tmp_path / "data" / "store.yml", domain_intents(tmp_path)
+    )
+    monkeypatch.setattr(actions.answers, "resources", lambda: dataclasses.replace(shared, faq=book))
+
+    messages, _ = run(
+        ActionAnswer(), tracker("is the candle wax soy or paraffin", "candle_materials")
+    )
+    assert messages[0]["answer_source"]["kind"] == "retrieval"
+    assert messages[0]["text"].strip()

@@ -29,6 +29,7 @@ def test_migrations_build_exactly_the_models_schema(db_url):
     from alembic.migration import MigrationContext
 
     import bot.conversation_index  # noqa: F401
+    import bot.new_intents  # noqa: F401
     import bot.order_lookups  # noqa: F401
     import bot.records  # noqa: F401
     import bot.review  # noqa: F401
@@ -37,7 +38,7 @@ def test_migrations_build_exactly_the_models_schema(db_url):
 
     engine = open_database(db_url)
     open_database(db_url)  # a second start changes nothing
-    assert current_revision(engine) == head_revision() == "0005"
+    assert current_revision(engine) == head_revision() == "0006"
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
         assert compare_metadata(context, Base.metadata) == []

@@ -21,6 +21,7 @@ def paths(tmp_path: Path):
         transcripts=tmp_path / "transcripts" / "reviewed.jsonl",
         stories=tmp_path / "tests" / "reviewed_stories.yml",
         training_data=PROJECT_ROOT / "data",
+        held_back=tmp_path / "tests" / "reviewed_heldout.yml",
     )
 
 
@@ -61,6 +62,8 @@ def test_export_writes_masked_corrected_training_data(reviewed, paths):
     log, store, _ = reviewed
     report = export_reviewed(log, store, paths)
     assert (report.nlu_added, report.transcripts_added, report.stories_added) == (3, 1, 1)
+    # None of the three falls in the held-back share: no empty test set for the gate.
+    assert report.held_back_total == 0 and not paths.held_back.exists()
 
     examples = read_nlu(paths.nlu)
     assert examples == {
@@ -193,3 +196,6 @@ def test_the_default_guard_covers_every_set_the_gate_and_test_script_score_on():
     assert all(path.is_file() for path in ExportPaths().held_out)
     under = ExportPaths.under(Path("/elsewhere"))
     assert all(str(path).startswith("/elsewhere/tests/") for path in under.held_out)
+    # The held-back share is a gate set export writes to, never one it skips messages of.
+    assert under.held_back == Path("/elsewhere/tests/reviewed_heldout.yml")
+    assert ExportPaths().held_back not in ExportPaths().held_out

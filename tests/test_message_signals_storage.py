@@ -176,7 +176,7 @@ def test_migration_0005_upgrades_a_0004_database_and_the_index_is_rebuilt(db_url
         )
         connection.execute(text("INSERT INTO index_state VALUES ('events', 2)"))
 
-    upgrade(db_url)
+    upgrade(db_url, "0005")
     assert current_revision(engine) == "0005"
     columns = {c["name"] for c in inspect(engine).get_columns("message_index")}
     assert {"frustrated", "language"} <= columns

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from bot.privacy import (
+from bot.learning.privacy import (
     PLACEHOLDERS,
     MaskedText,
     Redaction,

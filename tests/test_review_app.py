@@ -56,6 +56,7 @@ GET_PAGES = (
     "/handoffs",
     "/dashboard",
     "/export",
+    "/retrain",
 )
 POST_ROUTES = (
     "/conversation/message",
@@ -65,6 +66,7 @@ POST_ROUTES = (
     "/inbox/label",
     "/handoffs/take",
     "/handoffs/release",
+    "/retrain",
 )
 # Rows that requests may write without changing any state (the search index, login attempts).
 NOT_STATE = {

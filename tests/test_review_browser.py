@@ -343,3 +343,54 @@ def test_reviewing_works_without_javascript(browser, review_app: ReviewApp) -> N
     finally:
         context.close()
         reviews.engine.dispose()
+
+
+LOYALTY = [
+    "how do loyalty points work",
+    "how do the loyalty points work?",
+    "how does your loyalty points scheme work",
+    "loyalty points, how do they work",
+]
+
+
+def test_discovery_names_a_new_intent_in_the_browser(browser, review_app: ReviewApp) -> None:
+    """Messages no intent covers form a group (embedded with the packaged encoder: this
+    project folder has no model), and staff name it as a new intent with the page's form."""
+    import threading
+
+    from playwright.sync_api import expect
+
+    from bot.new_intents import new_intent_names
+    from tests.logged_conversations import save, user
+
+    app = review_app
+    # Logged from a thread: Playwright's event loop runs on this one.
+    events = [user(text, "nlu_fallback", 0.3) for text in LOYALTY]
+    logging = threading.Thread(target=save, args=(app.db_url, "customer-loyal", events))
+    logging.start()
+    logging.join()
+    context, page, watched = _open(browser)
+    reviews = _reviews(app)
+    try:
+        _log_in(page, app)
+        page.get_by_role("link", name="Discovery").click()
+        expect(page.locator("h1")).to_contain_text("Discovery")
+        group = page.locator("section.discovery-group").first
+        expect(group.locator(".group-count")).to_have_text("4 ×")
+        expect(group.locator("input[name=event_id]:checked")).to_have_count(4)
+        _shot(page, "11-discovery")
+
+        group.get_by_label("or a new intent").fill("loyalty_points")
+        group.get_by_role("button", name="Name new intent").click()
+        expect(page.get_by_role("status")).to_have_text("4 messages labelled as a new intent.")
+        expect(page.locator("#new-intents")).to_contain_text("loyalty_points")
+        _shot(page, "12-discovery-named")
+        ids = set(_user_event_ids(app, "customer-loyal"))
+        stored = {i: r for i, r in reviews.message_reviews().items() if i in ids}
+        assert sorted(stored) == sorted(ids)
+        assert {r.corrected_intent for r in stored.values()} == {"loyalty_points"}
+        assert new_intent_names(reviews.engine) == ["loyalty_points"]
+        assert watched.dialogs == [] and watched.errors == []
+    finally:
+        context.close()
+        reviews.engine.dispose()

@@ -169,14 +169,15 @@ def stored_reviews(db_url: str) -> dict:
     return reviews
 
 
-def test_inbox_groups_similar_messages_most_frequent_first(inbox_log, ana):
+def test_inbox_groups_similar_messages(inbox_log, ana):
     response = ana.get("/inbox")
     assert response.status == 200
-    # Same terms after stemming and stop words: one group; confident messages stay out.
-    assert groups(response.text) == [
-        (3, "parcel"),
-        (2, "cover duvet linen wash"),
+    # Same terms after stemming and stop words: one group; confident messages stay out. The
+    # groups' order is the review queue's (tests/test_review_queue_app.py).
+    assert sorted(groups(response.text)) == [
         (1, "1 alert script"),
+        (2, "cover duvet linen wash"),
+        (3, "parcel"),
     ]
     assert "hello" not in response.text and "refund plz" not in response.text
     assert "6 messages in 3 groups" in response.text
@@ -193,10 +194,10 @@ def test_inbox_threshold_is_a_validated_query_parameter(inbox_log, ana):
     assert (1, "plz refund") in groups(wider.text)
     narrower = ana.get("/inbox?below=0.35")
     # Below 0.35, or answered by nlu_fallback whatever the confidence.
-    assert groups(narrower.text) == [
-        (2, "cover duvet linen wash"),
-        (1, "1 alert script"),  # ties: the newest first
+    assert sorted(groups(narrower.text)) == [
+        (1, "1 alert script"),
         (1, "parcel"),
+        (2, "cover duvet linen wash"),
     ]
     for bad in ("abc", "0", "1.5", "nan", "-0.2"):
         response = ana.get(f"/inbox?below={bad}")
@@ -232,7 +233,7 @@ def test_labelling_a_group_reviews_every_message_and_empties_it(inbox_log, ana):
 
     after = ana.get("/inbox?below=0.6&page=1&done=labelled&count=3")
     assert "3 messages labelled." in after.text
-    assert groups(after.text) == [(2, "cover duvet linen wash"), (1, "1 alert script")]
+    assert sorted(groups(after.text)) == [(1, "1 alert script"), (2, "cover duvet linen wash")]
 
 
 def test_excluding_a_group_keeps_it_out_of_training_and_the_inbox(inbox_log, ana):
@@ -255,7 +256,7 @@ def test_bulk_labelling_refuses_bad_input_and_stores_nothing(inbox_log, ana):
     )
     assert unknown.status == 400
     assert "&#39;bake_cake&#39; is not an intent of the domain" in unknown.text
-    assert groups(unknown.text)[0] == (3, "parcel")  # the inbox is still shown
+    assert (3, "parcel") in groups(unknown.text)  # the inbox is still shown
 
     foreign = ana.post(
         "/inbox/label",

@@ -9,6 +9,7 @@ from bot.database import VERSION_TABLE, Base, engine_for
 # The models register their tables on Base when imported.
 import bot.conversation_index  # noqa: F401  isort: skip
 import bot.order_lookups  # noqa: F401  isort: skip
+import bot.new_intents  # noqa: F401  isort: skip
 import bot.records  # noqa: F401  isort: skip
 import bot.review  # noqa: F401  isort: skip
 import bot.staff  # noqa: F401  isort: skip

@@ -28,10 +28,12 @@ def create_app(settings: ReviewAppSettings | None = None) -> Sanic:
         auth,
         conversations,
         dashboard,
+        discovery,
         export,
         handoffs,
         inbox,
         metrics,
+        retrain,
     )
     from bot.review_app.security import authenticate, security_headers
     from bot.staff import StaffAccounts
@@ -53,7 +55,16 @@ def create_app(settings: ReviewAppSettings | None = None) -> Sanic:
     app.register_middleware(authenticate, "request")
     app.register_middleware(security_headers, "response")
     app.static("/static", str(STATIC), name="static")
-    for blueprint in (auth.bp, conversations.bp, inbox.bp, handoffs.bp, dashboard.bp, export.bp):
+    for blueprint in (
+        auth.bp,
+        conversations.bp,
+        inbox.bp,
+        discovery.bp,
+        handoffs.bp,
+        dashboard.bp,
+        export.bp,
+        retrain.bp,
+    ):
         app.blueprint(blueprint)
 
     @app.exception(IsADirectoryError)

@@ -6,12 +6,16 @@ import hashlib
 import hmac
 import os
 import secrets
+import shlex
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.access import RASA_TOKEN, read_secret
 from bot.database import db_url
+from bot.discovery import DEFAULT_DISTANCE_THRESHOLD
 from bot.export import ExportPaths
+from bot.project import MODELS_DIR, PROJECT_ROOT
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -21,6 +25,13 @@ def _flag(name: str, default: bool) -> bool:
 
 def _list(name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
+
+
+def _retrain_command() -> tuple[str, ...]:
+    """`shopdesk retrain` with this interpreter; SHOPDESK_RETRAIN_COMMAND (split as a shell
+    would) runs another, e.g. a stand-in in tests."""
+    given = os.environ.get("SHOPDESK_RETRAIN_COMMAND")
+    return tuple(shlex.split(given)) if given else (sys.executable, "-m", "bot.cli", "retrain")
 
 
 def _login_secret() -> bytes:
@@ -58,6 +69,11 @@ class ReviewAppSettings:
     domain_path: Path = field(
         default_factory=lambda: Path(__file__).resolve().parents[2] / "domain.yml"
     )
+    # The encoder discovery embeds with when the project has no model archive yet (tests);
+    # with one, the served model's own encoder is used (bot/review_app/pages/discovery.py).
+    discovery_encoder: Path | None = None
+    # Discovery's largest average cosine distance within a group (bot/discovery.py).
+    discovery_distance: float = DEFAULT_DISTANCE_THRESHOLD
     page_size: int = 25
     # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed; any other
     # peer's header is ignored, so a client cannot choose the address its logins count under.
@@ -65,3 +81,8 @@ class ReviewAppSettings:
         default_factory=lambda: _list("SHOPDESK_TRUSTED_PROXIES")
     )
     login_secret: bytes = field(default_factory=_login_secret, repr=False)
+    # The "Retrain now" button's command, the folder of its log and state, and the served
+    # models (whose newest archive says which reviews are still waiting for training).
+    retrain_command: tuple[str, ...] = field(default_factory=_retrain_command)
+    retrain_dir: Path = PROJECT_ROOT / ".shopdesk" / "review-retrain"
+    models_dir: Path = MODELS_DIR

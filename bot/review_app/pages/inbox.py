@@ -1,4 +1,6 @@
-"""The NLU inbox: customer messages the classifier was unsure about, grouped by similar text.
+"""The NLU inbox: customer messages the classifier was unsure about, grouped by similar text,
+in the review queue's order (bot/review_queue.py), with the reviews still waiting for training
+and, for admins, the "Retrain now" button (bot/review_app/pages/retrain.py).
 
 Staff label a whole group at once (one intent for all its messages) or exclude it from the
 training data; either way the messages are reviewed and leave the inbox. The grouping reads
@@ -15,8 +17,10 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 
 from bot.review import ReviewError
+from bot.review_app.pages.retrain import jobs
 from bot.review_app.rendering import page_url, render
 from bot.review_app.threads import in_thread
+from bot.review_queue import STRATEGIES
 from bot.review_stats import (
     INBOX_SCAN_LIMIT,
     INBOX_THRESHOLD,
@@ -24,6 +28,7 @@ from bot.review_stats import (
     inbox_conversations,
     inbox_page,
 )
+from bot.training_backlog import DEFINITION, training_backlog
 
 bp = Blueprint("inbox")
 
@@ -71,8 +76,12 @@ async def _show(
     error: str | None = None,
     status: int = 200,
 ) -> HTTPResponse:
-    size = request.app.ctx.settings.page_size
-    inbox: InboxPage = await in_thread(inbox_page, request.app.ctx.engine, threshold, page, size)
+    settings, engine = request.app.ctx.settings, request.app.ctx.engine
+    inbox: InboxPage = await in_thread(inbox_page, engine, threshold, page, settings.page_size)
+    backlog = await in_thread(
+        training_backlog, engine, settings.export_paths.nlu, settings.models_dir
+    )
+    retrain_running = await in_thread(jobs(request).is_running)
     return render(
         request,
         "inbox.html",
@@ -85,6 +94,10 @@ async def _show(
         pages=inbox.pages,
         scan_limit=INBOX_SCAN_LIMIT,
         intents=request.app.ctx.intents,
+        order=STRATEGIES.get(inbox.strategy, inbox.strategy),
+        backlog=backlog,
+        backlog_definition=DEFINITION,
+        retrain_running=retrain_running,
     )
 
 

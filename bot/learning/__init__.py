@@ -1,0 +1,1 @@
+"""The learning loop: what logged conversations teach the bot, with personal data masked."""
