@@ -18,9 +18,9 @@ from actions.question import asked_facts, last_bot_source, question_intent, ques
 from actions.shared import resources
 from actions.store_topics import answer_named_topic
 from actions.transcript_addition import add_fitting_transcript
-from bot.faq import FaqRenderError
+from bot.answers.faq import FaqRenderError
 from bot.nlu.question_split import OTHER_QUESTIONS
-from bot.records import NOTHING_FOUND, REPEATED_FALLBACK
+from bot.storage.handoffs_and_feedback import NOTHING_FOUND, REPEATED_FALLBACK
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.handoff import hand_off
 from actions.question import last_bot_source
 from actions.shared import resources
-from bot.records import NOTHING_FOUND
+from bot.storage.handoffs_and_feedback import NOTHING_FOUND
 
 
 class ActionRecordFeedback(Action):

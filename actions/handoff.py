@@ -9,7 +9,12 @@ from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.shared import resources
-from bot.records import ASKED_FOR_HUMAN, COMPLAINT, FRUSTRATION, OTHER_LANGUAGE
+from bot.storage.handoffs_and_feedback import (
+    ASKED_FOR_HUMAN,
+    COMPLAINT,
+    FRUSTRATION,
+    OTHER_LANGUAGE,
+)
 
 
 def hand_off(

@@ -17,7 +17,7 @@ from rasa_sdk import Tracker
 
 from actions.form_turns import ORDER_FORM
 from actions.ownership import vouched_for
-from bot.faq import FaqAnswer
+from bot.answers.faq import FaqAnswer
 
 
 def after_order_form(tracker: Tracker) -> bool:

@@ -4,15 +4,15 @@ An order's details (items, amount, carrier, tracking code, dates, refund) are to
 someone who showed the order is theirs, in one of three ways:
 
 - the e-mail address the order was placed with (slot `order_email`, asked by the order form;
-  trimmed and case-folded, compared in constant time: `bot.orders.same_email`);
+  trimmed and case-folded, compared in constant time: `bot.answers.orders.same_email`);
 - a token the shop signed for this order (`order_token` in the message metadata, minted by
-  the shop's server for a logged-in customer: bot/order_tokens.py);
+  the shop's server for a logged-in customer: bot/answers/order_tokens.py);
 - an earlier check in this conversation for the same number (slot `verified_order`), so a
   second question about the same order is not asked again; another number is.
 
 An unknown number and a wrong e-mail get the same reply and the same events, so a reply
 never says whether an order exists. Failed checks are counted per conversation and client
-address (bot/order_lookups.py); past the limit, look-ups are refused and a person offered.
+address (bot/answers/order_lookups.py); past the limit, look-ups are refused and a person offered.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.shared import resources
-from bot.order_tokens import METADATA_KEY, vouches_for
-from bot.orders import OrderView
+from bot.answers.order_tokens import METADATA_KEY, vouches_for
+from bot.answers.orders import OrderView
 
 VERIFIED_ORDER = "verified_order"
 ORDER_EMAIL = "order_email"

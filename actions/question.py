@@ -15,13 +15,14 @@ from rasa_sdk import Tracker
 
 from actions.form_turns import ORDER_FORM
 from actions.shared import resources
+from bot.nlu.intents import FALLBACK_INTENT
 
 # The intents whose answers branch on a country or a payment method (data/faq.yml `asked.`),
 # first the one a follow-up without an earlier question gets.
 COUNTRY_INTENTS = ("delivery_options", "delivery_period")
 PAYMENT_INTENTS = ("check_payment_methods",)
 FOLLOW_UP = "inform"
-UNSURE = "nlu_fallback"
+UNSURE = FALLBACK_INTENT
 COMPLAINT = "complaint"
 
 DAYS_PER_UNIT = {"day": 1, "week": 7, "month": 30, "year": 365}

@@ -8,14 +8,14 @@ from functools import lru_cache
 import yaml
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.faq import FaqBook, FaqError
-from bot.order_lookups import LookupLimitsError, OrderLookups
-from bot.orders import OrderBook
-from bot.project import PROJECT_ROOT
-from bot.records import Records
-from bot.retrieval.search import TranscriptSearch
-from bot.retrieval.transcripts import TranscriptFileError
-from bot.store_entities import StoreEntities, load_store_entities
+from bot.answers.faq import FaqBook, FaqError
+from bot.answers.order_lookups import LookupLimitsError, OrderLookups
+from bot.answers.orders import OrderBook
+from bot.answers.retrieval.search import TranscriptSearch
+from bot.answers.retrieval.transcripts import TranscriptFileError
+from bot.answers.store_entities import StoreEntities, load_store_entities
+from bot.settings import PROJECT_ROOT
+from bot.storage.handoffs_and_feedback import Records
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.question import entity_values, question_message
 from actions.shared import resources
-from bot.retrieval.index import Hit
-from bot.retrieval.search import STRONG_MATCH_SCORE
+from bot.answers.retrieval.index import Hit
+from bot.answers.retrieval.search import STRONG_MATCH_SCORE
 
 FACT_ENTITIES = ("country", "payment_method", "return_case", "item_problem", "shipping_option")
 

@@ -68,7 +68,7 @@ def check(answer: str, entry: dict) -> tuple[list[list[str]], list[str]]:
 def running_bot(archive: Path, root: Path = ROOT) -> Iterator[str]:
     """`python -m bot.cli up --model ARCHIVE` as the tests' `bot` fixture starts it: free ports,
     temporary orders and conversation databases; stopped with everything it started."""
-    from bot.orders import create_sample_orders
+    from bot.answers.orders import create_sample_orders
 
     ports = {name: free_port() for name in ("rasa", "actions", "review", "webchat")}
     with tempfile.TemporaryDirectory(prefix="answers-bench-") as folder:

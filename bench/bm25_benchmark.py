@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def real_transcripts():
-    from bot.retrieval.transcripts import load_transcripts
+    from bot.answers.retrieval.transcripts import load_transcripts
 
     return load_transcripts(ROOT / "data" / "transcripts")
 
@@ -50,8 +50,8 @@ def resident_mib() -> float:
 def worker(size: int, method: str, n_queries: int, seed: int) -> dict:
     from rank_bm25 import BM25Okapi
 
-    from bot.retrieval.index import Transcript, TranscriptIndex
-    from bot.retrieval.text import tokenize
+    from bot.answers.retrieval.index import Transcript, TranscriptIndex
+    from bot.answers.retrieval.text import tokenize
 
     questions = synthetic_questions(size, seed)
     queries = [t.question for t in random.Random(seed).sample(real_transcripts(), n_queries)]

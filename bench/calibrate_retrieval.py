@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
-    from bot.retrieval.index import TranscriptIndex
-    from bot.retrieval.transcripts import load_transcripts
+    from bot.answers.retrieval.index import TranscriptIndex
+    from bot.answers.retrieval.transcripts import load_transcripts
 
     index = TranscriptIndex(load_transcripts(ROOT / "data" / "transcripts"))
     rows = [

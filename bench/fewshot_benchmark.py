@@ -92,9 +92,7 @@ def pipeline_config(name: str, workdir: Path) -> Path:
     source = ROOT / ("bench/config_diet_default.yml" if name == "diet" else "config.yml")
     config = yaml.safe_load(source.read_text())
     config["pipeline"] = [
-        dict(component)
-        for component in config["pipeline"]
-        if component["name"] not in NOT_SCORED
+        dict(component) for component in config["pipeline"] if component["name"] not in NOT_SCORED
     ]
     for component in config["pipeline"]:
         if component["name"] == CLASSIFIER:

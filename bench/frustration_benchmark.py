@@ -126,8 +126,12 @@ def main() -> None:
             t for t, p in zip(batch, said["cues_and_model"], strict=True) if p
         ][:30]
     results = {
-        "examples": {"file": str(EXAMPLES.relative_to(ROOT)), "messages": len(texts),
-                     "frustrated": sum(labels), "calm_intent_examples": len(calm)},  # fmt: skip
+        "examples": {
+            "file": str(EXAMPLES.relative_to(ROOT)),
+            "messages": len(texts),
+            "frustrated": sum(labels),
+            "calm_intent_examples": len(calm),
+        },  # fmt: skip
         "fresh": {"messages": len(fresh_texts), "frustrated": sum(fresh_labels), **fresh},
         "selection_on_examples": selection,
         "flagged": flagged,

@@ -6,7 +6,7 @@ of customer messages, their labels hidden until "reviewed". Each round the serve
 classifies the unreviewed stream, the review queue picks the next `--batch` messages by its
 strategy, their gold labels join the training data, and the model is fine-tuned from the served
 one as `shopdesk retrain --finetune` does (`rasa.model_training.train_nlu` with
-`model_to_finetune`, `--epoch-fraction`, 0.3 as in bot/retrain.py), or trained anew with
+`model_to_finetune`, `--epoch-fraction`, 0.3 as in bot/learning/retrain.py), or trained anew with
 `--full-retrain`. Accuracy on the 3,080 test messages is recorded after every round.
 
 Strategies (the review queue's orders):
@@ -94,7 +94,7 @@ def pick(
 
 def sentence_embeddings(texts: list[str]) -> np.ndarray:
     """Unit-length embeddings of the packaged encoder (for cluster_margin), as discovery makes."""
-    from bot.discovery import embed
+    from bot.learning.discovery import embed
     from bot.nlu.base_model import packaged_minilm_path
 
     return embed(texts, packaged_minilm_path())

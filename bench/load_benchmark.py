@@ -35,20 +35,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
-from bot.processes import (  # noqa: E402
+from bot.runtime.models import rasa_command, train_if_needed  # noqa: E402
+from bot.runtime.processes import (  # noqa: E402
     endpoints_for_action_port,
     start_action_server,
     start_rasa_server,
     stop,
     wait_until_healthy,
 )
-from bot.production import (  # noqa: E402
+from bot.runtime.production import (  # noqa: E402
     ENDPOINTS,
     production_environment,
     rasa_worker_environment,
     start_local_stores,
 )
-from bot.project import rasa_command, train_if_needed  # noqa: E402
 
 # Conversations customers of the demo store hold (no handoffs: a paused bot answers nothing).
 CONVERSATIONS = [
@@ -176,9 +176,7 @@ async def run_level(
         deadline = time.monotonic() + seconds
         await asyncio.gather(
             *(
-                customer(
-                    session, base, f"{run_id}-c{customers}-{i}", i, deadline, record, think_s
-                )
+                customer(session, base, f"{run_id}-c{customers}-{i}", i, deadline, record, think_s)
                 for i in range(customers)
             )
         )
@@ -199,7 +197,7 @@ async def run_level(
 
 def check_store(db_url: str, sent: dict[str, list[str]]) -> dict:
     """Every message sent is in the tracker store exactly once, in the order it was sent."""
-    from bot.conversations import ConversationLog
+    from bot.storage.conversation_log import ConversationLog
 
     log = ConversationLog(db_url)
     problems = {"missing_or_extra": 0, "out_of_order": 0}

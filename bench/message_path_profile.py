@@ -5,7 +5,7 @@ loopback, a fresh SQLite tracker store) for each setup:
 
 - `rasa`:     Rasa's own RemoteAction (the action server's answer checked with
               `jsonschema.validate`, which recompiles the schema on every answer);
-- `shopdesk`: `bot.rasa_server.ShopdeskRemoteAction` (the schema compiled once).
+- `shopdesk`: `bot.runtime.rasa_patches.ShopdeskRemoteAction` (the schema compiled once).
 
 Each setup runs on each model archive given (e.g. one trained with TEDPolicy and one without),
 and the table gives milliseconds per message spent in each part of the path.
@@ -33,14 +33,18 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 from bench.load_benchmark import CONVERSATIONS  # noqa: E402
-from bot.access import ACTION_TOKEN, development_secrets  # noqa: E402
-from bot.processes import start_action_server, stop, wait_until_healthy  # noqa: E402
-from bot.project import latest_model  # noqa: E402
+from bot.runtime.access import ACTION_TOKEN, development_secrets  # noqa: E402
+from bot.runtime.models import latest_model  # noqa: E402
+from bot.runtime.processes import start_action_server, stop, wait_until_healthy  # noqa: E402
 
 # (label, file name fragment, function name) of the parts of a message's path.
 PARTS = [
     ("check of the action server's answer", "actions/action.py", "_validate_action_result"),
-    ("check of the action server's answer", "bot/rasa_server.py", "_validate_action_result"),
+    (
+        "check of the action server's answer",
+        "bot/runtime/rasa_server.py",
+        "_validate_action_result",
+    ),
     ("TEDPolicy", "ted_policy.py", "predict_action_probabilities"),
     ("RulePolicy", "rule_policy.py", "predict_action_probabilities"),
     ("MemoizationPolicy", "memoization.py", "predict_action_probabilities"),
@@ -69,14 +73,14 @@ async def run_setup(model: Path, actions_url: str, setup: str, rounds: int) -> d
     from rasa.core.utils import AvailableEndpoints
     from rasa.utils.endpoints import EndpointConfig
 
-    from bot.rasa_server import install_shopdesk_remote_action
+    from bot.runtime.rasa_patches import install_shopdesk_remote_action
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     original = rasa_actions.RemoteAction
     if setup == "shopdesk":
         install_shopdesk_remote_action()
     try:
-        # The action server refuses callers without its shared secret (bot/access.py).
+        # The action server refuses callers without its shared secret (bot/runtime/access.py).
         authorization = {"Authorization": f"Bearer {os.environ[ACTION_TOKEN]}"}
         endpoints = AvailableEndpoints(action=EndpointConfig(actions_url, headers=authorization))
         agent = await load_agent(model_path=str(model), endpoints=endpoints)

@@ -63,11 +63,11 @@ def write_log(url: str, conversations: int) -> dict[str, int]:
     from rasa.shared.core.trackers import DialogueStateTracker
     from sqlalchemy import func, select
 
-    from bot.conversation_index import MESSAGES, sync
-    from bot.conversations import EVENTS
-    from bot.review import ReviewStore
-    from bot.staff import StaffAccounts
-    from bot.tracker_store import ShopdeskTrackerStore
+    from bot.storage.conversation_index import MESSAGES, sync
+    from bot.storage.conversation_log import EVENTS
+    from bot.storage.reviews import ReviewStore
+    from bot.storage.staff import StaffAccounts
+    from bot.storage.tracker_store import ShopdeskTrackerStore
     from tests.logged_conversations import conversation_events
 
     domain = Domain.load(ROOT / "domain.yml")
@@ -117,7 +117,7 @@ class InlineExecutor(ThreadPoolExecutor):
 
 def serve(mode: str, url: str, port: int, project: Path) -> None:
     """Run the review app in this process (the benchmark starts it as a subprocess)."""
-    from bot.export import ExportPaths
+    from bot.learning.export import ExportPaths
     from bot.review_app import create_app
     from bot.review_app.settings import ReviewAppSettings
 
@@ -203,7 +203,7 @@ def time_pages(base: str, cookies: dict, seconds: float) -> list[float]:
 
 def measure(mode: str, url: str, project: Path, seconds: float) -> dict:
     from bot.review_app.security import SESSION_COOKIE
-    from bot.staff import StaffAccounts
+    from bot.storage.staff import StaffAccounts
 
     accounts = StaffAccounts(url)
     session = accounts.log_in(*ADMIN, "127.0.0.1")

@@ -52,8 +52,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
 fi
 
 # The web chat widget's socket.io client, from the npm registry (never a CDN at run time).
-widget_stamp="bot/webchat/node_modules/.shopdesk-installed"
-widget_wanted="$(sha256sum bot/webchat/package-lock.json | cut -d' ' -f1)"
+widget_stamp="bot/channels/webchat/node_modules/.shopdesk-installed"
+widget_wanted="$(sha256sum bot/channels/webchat/package-lock.json | cut -d' ' -f1)"
 if [ "$(cat "$widget_stamp" 2>/dev/null)" != "$widget_wanted" ]; then
     command -v npm >/dev/null 2>&1 || {
         echo "The web chat needs npm (Node.js) to install its socket.io client:" >&2
@@ -61,7 +61,7 @@ if [ "$(cat "$widget_stamp" 2>/dev/null)" != "$widget_wanted" ]; then
         exit 1
     }
     echo "==> Installing the web chat's socket.io client (npm ci)"
-    npm ci --prefix bot/webchat --no-audit --no-fund --loglevel=error
+    npm ci --prefix bot/channels/webchat --no-audit --no-fund --loglevel=error
     echo "$widget_wanted" > "$widget_stamp"
 fi
 

@@ -157,7 +157,7 @@ def shared(tmp_path_factory):
     """What the actions answer from (`actions.shared.resources`): the real project files,
     with the orders and shopdesk databases in a temporary folder."""
 
-    from bot.orders import create_sample_orders
+    from bot.answers.orders import create_sample_orders
 
     folder = tmp_path_factory.mktemp("action-dbs")
     os.environ["SHOPDESK_ORDERS_DB_URL"] = f"sqlite:///{folder / 'orders.db'}"
@@ -179,7 +179,7 @@ def db_url(tmp_path: Path) -> str:
 @pytest.fixture()
 def logged(db_url: str) -> str:
     """One conversation logged by the tracker store, with the action server's records."""
-    from bot.records import Records
+    from bot.storage.handoffs_and_feedback import Records
     from tests.logged_conversations import conversation_events, save
 
     save(db_url, "customer-1", conversation_events())
@@ -196,7 +196,7 @@ def logged(db_url: str) -> str:
 def stored_events(db_url: str, sender: str) -> list[dict]:
     """Rasa's events for `sender` as the tracker store wrote them, in order (a fresh engine:
     the database may have restarted since the last call)."""
-    from bot.conversations import ConversationLog
+    from bot.storage.conversation_log import ConversationLog
 
     log = ConversationLog(db_url)
     try:
@@ -316,7 +316,7 @@ def fake_graph_api() -> Iterator[FakeGraphApi]:
 
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory) -> dict[str, str]:
-    from bot.orders import create_sample_orders
+    from bot.answers.orders import create_sample_orders
 
     folder = tmp_path_factory.mktemp("live-dbs")
     urls = {
@@ -334,13 +334,13 @@ def served_model_arguments() -> list[str]:
     return ["--model", model] if model else []
 
 
-# The shop's secret for signed order tokens (bot/order_tokens.py) in the live bot.
+# The shop's secret for signed order tokens (bot/answers/order_tokens.py) in the live bot.
 ORDER_TOKEN_TEST_SECRET = "order-tokens-of-the-test-shop"
 
 
 @pytest.fixture(scope="session")
 def bot(databases, fake_graph_api) -> Iterator[Bot]:
-    from bot.access import RASA_TOKEN, read_secret
+    from bot.runtime.access import RASA_TOKEN, read_secret
 
     ports = {name: free_port() for name in ("rasa", "actions", "review", "webchat")}
     messenger = {
@@ -435,13 +435,13 @@ def browser():
 @pytest.fixture(scope="session")
 def local_postgres(tmp_path_factory) -> Iterator:
     """A PostgreSQL server of this machine's package on loopback, in a temporary folder
-    (bot/local_services.py, as the production tests start theirs), for tests that need real
+    (bot/runtime/local_services.py, as the production tests start theirs), for tests that need real
     concurrent transactions. Each test makes its own database on it (`postgres_database`)."""
     import secrets
     import shutil
     import tempfile
 
-    from bot.local_services import LocalPostgres
+    from bot.runtime.local_services import LocalPostgres
 
     folder = Path(tempfile.mkdtemp(prefix="shopdesk-postgres-"))
     folder.chmod(0o755)  # PostgreSQL runs as its own user and must reach its folder

@@ -93,7 +93,7 @@ def save(url: str, sender: str, events: list) -> None:
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot.tracker_store import ShopdeskTrackerStore
+    from bot.storage.tracker_store import ShopdeskTrackerStore
 
     domain = Domain.load(PROJECT_ROOT / "domain.yml")
     store = ShopdeskTrackerStore(domain, host=url)

@@ -56,7 +56,8 @@ def test_template_answer_records_its_source(shared):
     assert events == []
 
 
-# The e-mail addresses of the sample orders (bot/orders.py): an order is told only to whoever
+# The e-mail addresses of the sample orders (bot/answers/orders.py): an order is told only to
+# whoever
 # gives its e-mail (tests/test_order_ownership.py has the rest of that).
 ANNA = {"order_email": "anna.berg@example.org"}  # 482913
 JONAS = {"order_email": "jonas.weber@example.org"}  # 604731
@@ -466,9 +467,10 @@ def test_an_unfilled_answer_stub_is_never_said(shared, tmp_path, monkeypatch):
 
     import actions.answers
     from actions.answers import ActionAnswer
-    from bot.faq import FaqBook
-    from bot.new_intent_files import add_faq_stubs, add_to_domain
-    from bot.project import PROJECT_ROOT, domain_intents
+    from bot.answers.faq import FaqBook
+    from bot.learning.new_intent_files import add_faq_stubs, add_to_domain
+    from bot.runtime.models import domain_intents
+    from bot.settings import PROJECT_ROOT
 
     for name in ("domain.yml", "data/faq.yml", "data/store.yml"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)

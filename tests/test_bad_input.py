@@ -208,8 +208,10 @@ def shared_channel() -> tuple:
         st.binary(max_size=200),
         st.recursive(
             st.none() | st.booleans() | st.integers() | st.text(max_size=40),
-            lambda children: st.lists(children, max_size=4)
-            | st.dictionaries(st.sampled_from(["sender", "message", "metadata", "x"]), children),
+            lambda children: (
+                st.lists(children, max_size=4)
+                | st.dictionaries(st.sampled_from(["sender", "message", "metadata", "x"]), children)
+            ),
             max_leaves=8,
         ).map(lambda value: json.dumps(value).encode()),
         st.fixed_dictionaries(
@@ -277,8 +279,11 @@ def test_the_real_bot_answers_odd_messages_and_keeps_each_once(bot, databases, s
 
 
 @pytest.mark.slow
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-          HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(
     message=st.text(
         st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), min_size=1, max_size=400
@@ -304,18 +309,19 @@ def test_fuzzed_messages_to_the_real_bot_are_answered_and_stored_once(
 def faq_book():
     import yaml
 
-    from bot.faq import FaqBook
+    from bot.answers.faq import FaqBook
 
     intents = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["intents"]
-    return FaqBook.load(PROJECT_ROOT / "data" / "faq.yml", PROJECT_ROOT / "data" / "store.yml",
-                        intents)
+    return FaqBook.load(
+        PROJECT_ROOT / "data" / "faq.yml", PROJECT_ROOT / "data" / "store.yml", intents
+    )
 
 
 def orders():
     import datetime as dt
     from decimal import Decimal
 
-    from bot.orders import CANCELLED, DELIVERED, DISPATCHED, PROCESSING, RETURNED, OrderView
+    from bot.answers.orders import CANCELLED, DELIVERED, DISPATCHED, PROCESSING, RETURNED, OrderView
 
     dates = st.dates(dt.date(2000, 1, 1), dt.date(2100, 1, 1))
     # Shop data may say anything but "None": the test looks for a None value leaking out.
@@ -348,7 +354,7 @@ def orders():
     | st.sampled_from(["{{ 7*7 }}", "{% raw %}", "}}{{", "\x00"]),
 )
 def test_templates_render_any_slot_and_order_values_literally(faq_book, data, slot_value):
-    from bot.faq import FaqRenderError
+    from bot.answers.faq import FaqRenderError
 
     intent = data.draw(st.sampled_from(sorted(faq_book.answers)))
     answer = faq_book.answer_for(intent)
@@ -374,7 +380,7 @@ def test_template_syntax_in_a_customer_value_is_never_evaluated(faq_book):
 def test_a_damaged_faq_file_is_a_clear_error_naming_the_file(tmp_path_factory, data):
     import yaml
 
-    from bot.faq import FaqBook, FaqError
+    from bot.answers.faq import FaqBook, FaqError
 
     original = (PROJECT_ROOT / "data" / "faq.yml").read_text()
     start = data.draw(st.integers(0, len(original)))
@@ -398,7 +404,7 @@ def test_resuming_a_conversation_the_http_api_cannot_address_is_an_error_not_a_s
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     from threading import Thread
 
-    from bot.rasa_api import resume_conversation
+    from bot.runtime.rasa_api import resume_conversation
 
     class LiteralRasa(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)

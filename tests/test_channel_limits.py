@@ -177,7 +177,7 @@ def test_retry_after_is_never_too_early(monkeypatch):
 def redis_url(tmp_path_factory):
     import secrets
 
-    from bot.local_services import LocalRedis
+    from bot.runtime.local_services import LocalRedis
 
     server = LocalRedis(tmp_path_factory.mktemp("redis"), free_port(), secrets.token_urlsafe(16))
     server.start()
@@ -200,7 +200,11 @@ def test_workers_share_their_counts_in_redis(redis_url):
     def other_worker() -> str:
         done = subprocess.run(
             [sys.executable, "-c", script, redis_url, channel],
-            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=True,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
         )
         return done.stdout.strip()
 
@@ -299,7 +303,9 @@ def test_behind_a_trusted_proxy_each_customer_counts_and_is_recorded_apart(bot, 
     assert_too_many(status, headers, body, 60)
     # Another customer behind the same proxy; the client's own `client_address` is overruled.
     status, _, body = send_from(
-        proxy, bot, REST,
+        proxy,
+        bot,
+        REST,
         message(sender, "hello", metadata={"client_address": "6.6.6.6", "page": "/shoes"}),
         {"X-Forwarded-For": "6.6.6.6, 198.51.100.8"},  # the left part is the client's word
     )
@@ -342,7 +348,7 @@ def test_rest_refuses_sender_ids_that_spoof_or_cannot_be_addressed(bot, database
 
 @pytest.mark.slow
 def test_every_accepted_sender_id_can_be_released_through_rasas_api(bot):
-    from bot.rasa_api import resume_conversation
+    from bot.runtime.rasa_api import resume_conversation
 
     sender = f"Az09-._~{time.time_ns()}"
     status, _, body = send_from("127.0.0.26", bot, REST, message(sender, "hello"))
@@ -380,8 +386,9 @@ def test_messenger_over_the_sender_limit_gets_429(bot, fake_graph_api, databases
     def send(text: str):
         body = messenger_event(sender, text)
         # From 127.0.0.1 (exempt): Messenger is limited per sender whatever the address.
-        return text, send_from("127.0.0.1", bot, FACEBOOK, body,
-                               {"X-Hub-Signature-256": signed(body)})
+        return text, send_from(
+            "127.0.0.1", bot, FACEBOOK, body, {"X-Hub-Signature-256": signed(body)}
+        )
 
     with ThreadPoolExecutor(len(texts)) as pool:
         answers = dict(pool.map(send, texts))

@@ -49,7 +49,7 @@ def test_messenger_signatures(header, value, valid):
 
 
 def test_channels_from_the_environment(tmp_path):
-    from bot.processes import credentials_for_environment
+    from bot.runtime.processes import credentials_for_environment
 
     (tmp_path / "credentials.yml").write_text((PROJECT_ROOT / "credentials.yml").read_text())
     plain = yaml.safe_load(credentials_for_environment(1, {}, tmp_path).read_text())
@@ -151,7 +151,7 @@ def replies_to(fake_graph_api, sender: str) -> list[dict]:
 
 @pytest.mark.slow
 def test_messenger_answers_a_signed_message_through_the_graph_api(bot, fake_graph_api, databases):
-    from bot.conversations import ConversationLog
+    from bot.storage.conversation_log import ConversationLog
 
     sender = f"psid-{time.time_ns()}"
     body = messenger_event(sender, "which payment methods do you accept?")
@@ -178,7 +178,7 @@ def test_messenger_answers_a_signed_message_through_the_graph_api(bot, fake_grap
     ],
 )
 def test_messenger_refuses_unsigned_or_forged_events(bot, fake_graph_api, databases, headers):
-    from bot.conversations import ConversationLog
+    from bot.storage.conversation_log import ConversationLog
 
     sender = f"forged-{time.time_ns()}"
     status, _ = post(

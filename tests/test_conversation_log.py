@@ -15,7 +15,7 @@ from tests.logged_conversations import conversation_events, save
 def test_our_events_table_is_rasas(db_url):
     from rasa.core.tracker_store import SQLTrackerStore
 
-    from bot.conversations import EVENTS
+    from bot.storage.conversation_log import EVENTS
 
     ours = {column.name: type(column.type) for column in EVENTS.columns}
     rasas = {
@@ -28,13 +28,19 @@ def test_migrations_build_exactly_the_models_schema(db_url):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    import bot.conversation_index  # noqa: F401
-    import bot.new_intents  # noqa: F401
-    import bot.order_lookups  # noqa: F401
-    import bot.records  # noqa: F401
-    import bot.review  # noqa: F401
-    import bot.staff  # noqa: F401
-    from bot.database import VERSION_TABLE, Base, current_revision, head_revision, open_database
+    import bot.answers.order_lookups  # noqa: F401
+    import bot.storage.conversation_index  # noqa: F401
+    import bot.storage.handoffs_and_feedback  # noqa: F401
+    import bot.storage.new_intents  # noqa: F401
+    import bot.storage.reviews  # noqa: F401
+    import bot.storage.staff  # noqa: F401
+    from bot.storage.database import (
+        VERSION_TABLE,
+        Base,
+        current_revision,
+        head_revision,
+        open_database,
+    )
 
     engine = open_database(db_url)
     open_database(db_url)  # a second start changes nothing
@@ -46,14 +52,14 @@ def test_migrations_build_exactly_the_models_schema(db_url):
 
 
 def test_tracker_store_logs_into_shopdesks_database(logged):
-    from bot.database import engine_for
+    from bot.storage.database import engine_for
 
     tables = set(inspect(engine_for(logged)).get_table_names())
     assert {"events", "handoff_requests", "message_reviews"} <= tables
 
 
 def test_a_conversation_reads_back_turn_by_turn(logged):
-    from bot.conversations import BotTurn, ConversationLog, StatusTurn, UserTurn
+    from bot.storage.conversation_log import BotTurn, ConversationLog, StatusTurn, UserTurn
 
     conversation = ConversationLog(logged).read("customer-1")
     assert conversation.channel == "rest"
@@ -84,7 +90,7 @@ def test_a_conversation_reads_back_turn_by_turn(logged):
 
 
 def test_listing_is_newest_first_and_paginated(db_url):
-    from bot.conversations import ConversationLog
+    from bot.storage.conversation_log import ConversationLog
 
     for number in range(3):
         save(db_url, f"customer-{number}", conversation_events(order=f"60473{number}"))
@@ -100,16 +106,16 @@ def test_listing_is_newest_first_and_paginated(db_url):
 
 
 def test_an_empty_database_has_no_conversations(db_url):
-    from bot.conversations import ConversationLog
+    from bot.storage.conversation_log import ConversationLog
 
     log = ConversationLog(db_url)
     assert log.list() == [] and log.ids() == [] and log.read("x") is None
 
 
 def test_review_state_survives_a_restart(logged):
-    from bot.conversations import ConversationLog
-    from bot.project import domain_intents
-    from bot.review import ReviewError, ReviewStore
+    from bot.runtime.models import domain_intents
+    from bot.storage.conversation_log import ConversationLog
+    from bot.storage.reviews import ReviewError, ReviewStore
 
     conversation = ConversationLog(logged).read("customer-1")
     unsure = conversation.user_turns[1]
@@ -143,8 +149,8 @@ def test_review_state_survives_a_restart(logged):
 
 
 def test_a_group_review_is_stored_whole_or_not_at_all(logged):
-    from bot.conversations import ConversationLog
-    from bot.review import ReviewError, ReviewStore
+    from bot.storage.conversation_log import ConversationLog
+    from bot.storage.reviews import ReviewError, ReviewStore
 
     turns = ConversationLog(logged).read("customer-1").user_turns
     store = ReviewStore(logged)

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.conversations import FALLBACK_INTENT
-from bot.discovery import (
+from bot.learning.discovery import (
     NEGATIVE_FEEDBACK,
     UNCLUSTERED,
     Candidate,
@@ -23,6 +22,7 @@ from bot.discovery import (
     embed,
     encoder_dir_from_archive,
 )
+from bot.storage.conversation_log import FALLBACK_INTENT
 from tests.logged_conversations import bot_says, save, user
 
 DIM = 8
@@ -145,9 +145,9 @@ def test_the_encoder_is_unpacked_from_a_model_archive(tiny_bert_dir: Path, tmp_p
 def discovery_log(db_url: str) -> dict[str, int]:
     """Conversations with every kind of message discovery must pick or skip; returns the
     event id of each by name."""
-    from bot.conversations import ConversationLog
-    from bot.records import Records
-    from bot.review import ReviewStore
+    from bot.storage.conversation_log import ConversationLog
+    from bot.storage.handoffs_and_feedback import Records
+    from bot.storage.reviews import ReviewStore
 
     unsure = [(FALLBACK_INTENT, 0.4), ("delivery_options", 0.31)]
     conversations = {
@@ -206,7 +206,7 @@ def test_candidates_are_unreviewed_messages_no_intent_covered(db_url, discovery_
 
 def test_discover_prints_clusters_as_json(db_url, tiny_bert_dir, tmp_path, monkeypatch, capsys):
     from bot.cli import build_parser
-    from bot.review import ReviewStore
+    from bot.storage.reviews import ReviewStore
 
     nlu = tmp_path / "nlu"
     nlu.mkdir()

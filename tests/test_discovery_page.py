@@ -37,10 +37,10 @@ def discovery_log(db_url: str) -> str:
 
 @pytest.fixture()
 def ana(discovery_log: str, tiny_bert_dir, tmp_path) -> Browser:
-    from bot.export import ExportPaths
+    from bot.learning.export import ExportPaths
     from bot.review_app import create_app
     from bot.review_app.settings import ReviewAppSettings
-    from bot.staff import StaffAccounts
+    from bot.storage.staff import StaffAccounts
 
     StaffAccounts(discovery_log).create("ana", PASSWORD)
     nlu = tmp_path / "project" / "data" / "nlu"
@@ -71,7 +71,7 @@ def groups(page: str) -> list[tuple[int, str, list[int]]]:
 
 
 def reviews(db_url: str) -> dict:
-    from bot.review import ReviewStore
+    from bot.storage.reviews import ReviewStore
 
     return ReviewStore(db_url).message_reviews()
 
@@ -91,8 +91,8 @@ def test_groups_are_shown_largest_first_with_their_messages(ana):
 
 
 def test_naming_a_new_intent_labels_the_ticked_messages_only(ana, discovery_log):
-    from bot.database import engine_for
-    from bot.new_intents import new_intent_names
+    from bot.storage.database import engine_for
+    from bot.storage.new_intents import new_intent_names
 
     [(_, _, loyalty), _] = groups(ana.get("/discover").text)
     ticked = loyalty[:3]  # one message was unticked
@@ -144,8 +144,8 @@ def test_excluding_a_group_keeps_it_out_of_training(ana, discovery_log):
     ],
 )
 def test_bad_decisions_are_refused_and_nothing_is_stored(ana, discovery_log, form, message):
-    from bot.database import engine_for
-    from bot.new_intents import new_intent_names
+    from bot.storage.database import engine_for
+    from bot.storage.new_intents import new_intent_names
 
     [(_, _, loyalty), _] = groups(ana.get("/discover").text)
     response = ana.post("/discover/label", {"event_id": [str(i) for i in loyalty], **form})
@@ -156,13 +156,13 @@ def test_bad_decisions_are_refused_and_nothing_is_stored(ana, discovery_log, for
 
 
 def test_messages_reviewed_meanwhile_are_refused_as_a_whole(ana, discovery_log):
-    from bot.review import ReviewStore
+    from bot.storage.reviews import ReviewStore
 
     [(_, _, loyalty), _] = groups(ana.get("/discover").text)
     conversation = ReviewStore(discovery_log).message_reviews()  # nothing yet
     assert conversation == {}
     first = loyalty[0]
-    from bot.conversations import ConversationLog
+    from bot.storage.conversation_log import ConversationLog
 
     owner = next(
         s.id for s in ConversationLog(discovery_log).list(limit=10)

@@ -66,13 +66,13 @@ def parse(model: Path, texts: list[str]) -> list[str]:
 
 
 def test_a_group_named_as_a_new_intent_is_learned(bot, databases, tmp_path):
-    from bot.discovery import discovery_candidates
-    from bot.export import ExportPaths
-    from bot.project import latest_model, rasa_command
+    from bot.learning.discovery import discovery_candidates
+    from bot.learning.export import ExportPaths
     from bot.review_app import create_app
     from bot.review_app.pages.discovery import find_clusters
     from bot.review_app.settings import ReviewAppSettings
-    from bot.staff import StaffAccounts
+    from bot.runtime.models import latest_model, rasa_command
+    from bot.storage.staff import StaffAccounts
 
     db_url = databases["SHOPDESK_DB_URL"]
     for number, text in enumerate(ASKED):

@@ -1,4 +1,5 @@
-"""`bot.export` on a conversation logged by Rasa's SQLTrackerStore: what is written, masked,
+"""`bot.learning.export` on a conversation logged by Rasa's SQLTrackerStore: what is written,
+masked,
 merged, skipped and refused."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from tests.logged_conversations import conversation_events, save
 
 @pytest.fixture()
 def paths(tmp_path: Path):
-    from bot.export import ExportPaths
+    from bot.learning.export import ExportPaths
 
     return ExportPaths(
         nlu=tmp_path / "data" / "nlu" / "reviewed.yml",
@@ -28,8 +29,8 @@ def paths(tmp_path: Path):
 @pytest.fixture()
 def reviewed(logged):
     """Staff reviewed the logged conversation: what the tests below export."""
-    from bot.conversations import ConversationLog
-    from bot.review import ReviewStore
+    from bot.storage.conversation_log import ConversationLog
+    from bot.storage.reviews import ReviewStore
 
     log = ConversationLog(logged)
     turns = log.read("customer-1").user_turns
@@ -56,8 +57,8 @@ def test_export_writes_masked_corrected_training_data(reviewed, paths):
     from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
-    from bot.export import export_reviewed
-    from bot.retrieval.transcripts import load_transcripts
+    from bot.answers.retrieval.transcripts import load_transcripts
+    from bot.learning.export import export_reviewed
 
     log, store, _ = reviewed
     report = export_reviewed(log, store, paths)
@@ -98,7 +99,7 @@ def test_export_writes_masked_corrected_training_data(reviewed, paths):
 
 
 def test_export_again_adds_nothing_and_keeps_what_it_wrote(reviewed, paths):
-    from bot.export import export_reviewed
+    from bot.learning.export import export_reviewed
 
     log, store, turns = reviewed
     export_reviewed(log, store, paths)
@@ -116,9 +117,9 @@ def test_export_again_adds_nothing_and_keeps_what_it_wrote(reviewed, paths):
 
 
 def test_entries_of_conversations_gone_from_the_log_stay(reviewed, paths, tmp_path):
-    from bot.conversations import ConversationLog
-    from bot.export import export_reviewed
-    from bot.review import ReviewStore
+    from bot.learning.export import export_reviewed
+    from bot.storage.conversation_log import ConversationLog
+    from bot.storage.reviews import ReviewStore
 
     log, store, _ = reviewed
     export_reviewed(log, store, paths)
@@ -133,7 +134,7 @@ def test_entries_of_conversations_gone_from_the_log_stay(reviewed, paths, tmp_pa
 
 
 def test_hand_written_data_wins_and_is_never_overwritten(reviewed, paths):
-    from bot.export import ExportError, ExportPaths, export_reviewed
+    from bot.learning.export import ExportError, ExportPaths, export_reviewed
 
     log, store, turns = reviewed
     # "actually I want a person" is not hand-written; a message that is gets skipped.
@@ -154,9 +155,9 @@ def test_hand_written_data_wins_and_is_never_overwritten(reviewed, paths):
 
 
 def test_a_fallback_without_a_correction_is_not_exported(logged, paths):
-    from bot.conversations import ConversationLog
-    from bot.export import export_reviewed
-    from bot.review import ReviewStore
+    from bot.learning.export import export_reviewed
+    from bot.storage.conversation_log import ConversationLog
+    from bot.storage.reviews import ReviewStore
 
     log, store = ConversationLog(logged), ReviewStore(logged)
     unsure = log.read("customer-1").user_turns[1]
@@ -169,7 +170,7 @@ def test_a_fallback_without_a_correction_is_not_exported(logged, paths):
 def test_a_reviewed_message_in_a_held_out_test_set_is_never_exported(reviewed, paths, tmp_path):
     """The retrain gate scores on the held-out sets: a reviewed message found there would be
     trained on and then scored on, and the gate would see a better model than there is."""
-    from bot.export import ExportPaths, export_reviewed
+    from bot.learning.export import ExportPaths, export_reviewed
 
     log, store, turns = reviewed
     export_reviewed(log, store, paths)
@@ -189,7 +190,7 @@ def test_a_reviewed_message_in_a_held_out_test_set_is_never_exported(reviewed, p
 
 
 def test_the_default_guard_covers_every_set_the_gate_and_test_script_score_on():
-    from bot.export import ExportPaths
+    from bot.learning.export import ExportPaths
 
     names = {path.name for path in ExportPaths().held_out}
     assert {"nlu_heldout.yml", "nlu_robustness.yml", "offtopic_heldout.yml"} <= names

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.faq import FaqBook, FaqError, example_orders
+from bot.answers.faq import FaqBook, FaqError, example_orders
 from tests.conftest import PROJECT_ROOT
 
 INTENTS = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["intents"]

@@ -1,4 +1,4 @@
-"""The held-back share of reviewed messages (`bot.held_back`): export writes one in
+"""The held-back share of reviewed messages (`bot.learning.held_back`): export writes one in
 `HELD_BACK_SHARE` to a test file instead of the training data, always the same ones, and the
 retrain gate scores on it and refuses a candidate that got worse there alone."""
 
@@ -34,8 +34,8 @@ def reviewed_store(url: str, texts: list[str], conversation: str = "customer-man
     """One conversation with `texts`, every message reviewed and confirmed as logged."""
     from rasa.shared.core.events import ActionExecuted, SessionStarted
 
-    from bot.conversations import ConversationLog
-    from bot.review import ReviewStore
+    from bot.storage.conversation_log import ConversationLog
+    from bot.storage.reviews import ReviewStore
 
     events = [ActionExecuted("action_session_start"), SessionStarted()]
     for index, text in enumerate(texts):
@@ -49,7 +49,7 @@ def reviewed_store(url: str, texts: list[str], conversation: str = "customer-man
 
 
 def export_paths(root: Path, **changes):
-    from bot.export import ExportPaths
+    from bot.learning.export import ExportPaths
 
     return ExportPaths(
         **{
@@ -62,7 +62,7 @@ def export_paths(root: Path, **changes):
 
 
 def read_texts(path: Path) -> dict[str, str]:
-    from bot.nlu_files import examples_of
+    from bot.learning.nlu_files import examples_of
 
     return examples_of(path) if path.exists() else {}
 
@@ -77,13 +77,13 @@ def many(db_url):
 
 def test_the_side_is_a_hash_of_the_normalised_text_the_same_in_every_process():
     """`hash()` is salted per process: a split by it would move messages between exports."""
-    from bot.held_back import in_held_back_share
+    from bot.learning.held_back import in_held_back_share
 
     assert in_held_back_share("any update on the copper lamp") == in_held_back_share(
         " ".join("Any  UPDATE on the copper lamp".casefold().split())
     )
     script = (
-        "import sys; from bot.held_back import in_held_back_share as h; "
+        "import sys; from bot.learning.held_back import in_held_back_share as h; "
         "print(''.join('1' if h(t) else '0' for t in sys.stdin.read().splitlines()))"
     )
     runs = {
@@ -97,9 +97,9 @@ def test_the_side_is_a_hash_of_the_normalised_text_the_same_in_every_process():
 
 
 def test_about_one_in_five_of_a_few_hundred_reviewed_messages_is_held_back(many, tmp_path):
-    from bot.export import export_reviewed
-    from bot.held_back import HELD_BACK_SHARE
-    from bot.nlu_files import normalise
+    from bot.learning.export import export_reviewed
+    from bot.learning.held_back import HELD_BACK_SHARE
+    from bot.nlu.text import normalise
 
     log, store, _ = many
     paths = export_paths(tmp_path)
@@ -116,9 +116,9 @@ def test_about_one_in_five_of_a_few_hundred_reviewed_messages_is_held_back(many,
 
 
 def test_a_message_falls_on_the_same_side_in_every_export(many, tmp_path, db_url):
-    from bot.conversations import ConversationLog
-    from bot.export import export_reviewed
-    from bot.review import ReviewStore
+    from bot.learning.export import export_reviewed
+    from bot.storage.conversation_log import ConversationLog
+    from bot.storage.reviews import ReviewStore
 
     log, store, _ = many
     first = export_paths(tmp_path / "one")
@@ -140,9 +140,9 @@ def test_a_message_falls_on_the_same_side_in_every_export(many, tmp_path, db_url
 def test_what_an_earlier_export_wrote_keeps_its_side(many, tmp_path):
     """A message trained on before the split existed stays in training: moved into the test
     set, it would let the served model (which learned it) beat every candidate on it."""
-    from bot.export import NLU_HEADER, export_reviewed
-    from bot.held_back import HELD_BACK_HEADER, in_held_back_share
-    from bot.nlu_files import normalise
+    from bot.learning.export import NLU_HEADER, export_reviewed
+    from bot.learning.held_back import HELD_BACK_HEADER, in_held_back_share
+    from bot.nlu.text import normalise
 
     log, store, _ = many
     paths = export_paths(tmp_path)
@@ -164,9 +164,9 @@ def test_what_an_earlier_export_wrote_keeps_its_side(many, tmp_path):
 
 
 def test_an_excluded_or_hand_written_message_leaves_the_held_back_file(many, tmp_path):
-    from bot.export import export_reviewed
-    from bot.held_back import in_held_back_share
-    from bot.nlu_files import normalise
+    from bot.learning.export import export_reviewed
+    from bot.learning.held_back import in_held_back_share
+    from bot.nlu.text import normalise
 
     log, store, turns = many
     paths = export_paths(tmp_path)
@@ -187,7 +187,7 @@ def test_an_excluded_or_hand_written_message_leaves_the_held_back_file(many, tmp
 
 
 def test_a_hand_written_held_back_file_is_never_overwritten(many, tmp_path):
-    from bot.export import ExportError, export_reviewed
+    from bot.learning.export import ExportError, export_reviewed
 
     log, store, _ = many
     paths = export_paths(tmp_path)
@@ -203,7 +203,7 @@ def test_a_hand_written_held_back_file_is_never_overwritten(many, tmp_path):
 def test_the_held_back_file_among_the_gate_sets_is_no_leak_to_skip(many, tmp_path):
     """`--held-out` or `retrain --test-data` naming the held-back file must not make each
     export drop what the previous one held back."""
-    from bot.export import export_reviewed
+    from bot.learning.export import export_reviewed
 
     log, store, _ = many
     paths = export_paths(tmp_path)
@@ -221,7 +221,7 @@ def test_the_held_back_file_among_the_gate_sets_is_no_leak_to_skip(many, tmp_pat
 
 
 def scored(held_back: float, robustness: float = 0.93, size: int = 60):
-    from bot.retrain import Evaluation
+    from bot.learning.retrain import Evaluation
 
     by_set = {
         "nlu_heldout.yml": 0.99,
@@ -236,7 +236,7 @@ def scored(held_back: float, robustness: float = 0.93, size: int = 60):
 
 
 def test_a_candidate_worse_on_the_held_back_share_alone_is_not_promoted():
-    from bot.retrain import fallen_sets, is_not_worse
+    from bot.learning.retrain import fallen_sets, is_not_worse
 
     served = scored(held_back=0.95)
     assert not is_not_worse(scored(held_back=0.90), served)  # 3 of 60 messages fewer
@@ -251,8 +251,8 @@ def test_a_candidate_worse_on_the_held_back_share_alone_is_not_promoted():
 
 
 def test_the_gate_scores_the_held_back_share_once_it_has_messages(tmp_path):
-    from bot.held_back import HELD_BACK_HEADER
-    from bot.retrain import gate_sets
+    from bot.learning.held_back import HELD_BACK_HEADER
+    from bot.learning.retrain import gate_sets
 
     held_back = tmp_path / "reviewed_heldout.yml"
     assert held_back not in gate_sets(held_back=held_back)  # not written yet
@@ -271,8 +271,8 @@ def test_the_gate_reads_the_held_back_share_and_refuses_a_candidate_worse_there(
 ):
     """`rasa test nlu` replaced by its reports: the candidate misses three held-back messages
     the served model gets right, and is as good on every other set."""
-    import bot.retrain as retrain
-    from bot.held_back import HELD_BACK_HEADER
+    import bot.learning.retrain as retrain
+    from bot.learning.held_back import HELD_BACK_HEADER
 
     held_back = tmp_path / "reviewed_heldout.yml"
     texts = [f"any update on parcel number {n}" for n in range(30)]

@@ -1,4 +1,5 @@
-"""No lost review data: the review app's index (`bot/conversation_index.py`) sees every event,
+"""No lost review data: the review app's index (`bot/storage/conversation_index.py`) sees every
+event,
 even one that commits after an event with a higher id was indexed (issue 14).
 
 With two Rasa workers on PostgreSQL, each `SQLTrackerStore.save` takes ids from one sequence
@@ -17,9 +18,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.conversation_index import CONVERSATIONS, MESSAGES, sync
-from bot.database import open_database
-from bot.index_window import STATE
+from bot.storage.conversation_index import CONVERSATIONS, MESSAGES, sync
+from bot.storage.database import engine_for, open_database
+from bot.storage.index_window import STATE
 from tests.conftest import PROJECT_ROOT
 from tests.logged_conversations import bot_says, save, user
 
@@ -59,7 +60,7 @@ class HeldSave:
     def __init__(self, url: str, domain, sender: str, events: list) -> None:
         from rasa.shared.core.trackers import DialogueStateTracker
 
-        from bot.tracker_store import ShopdeskTrackerStore
+        from bot.storage.tracker_store import ShopdeskTrackerStore
 
         self.written, self.go = threading.Event(), threading.Event()
         self.error: BaseException | None = None
@@ -112,7 +113,7 @@ def conversation(engine, sender: str):
 
 
 def event_ids(engine, sender: str) -> list[int]:
-    from bot.conversations import EVENTS
+    from bot.storage.conversation_log import EVENTS
 
     query = select(EVENTS.c.id).where(EVENTS.c.sender_id == sender).order_by(EVENTS.c.id)
     with engine.connect() as connection:
@@ -176,7 +177,7 @@ def test_the_window_closes_after_the_lag_and_nothing_is_counted_twice(engine, da
 def test_workers_syncing_at_once_index_each_message_once(engine, database):
     for number in range(6):
         save(database, f"customer-{number}", FAST + FAST)
-    engines = [open_database(database) for _ in range(4)]
+    engines = [engine_for(database) for _ in range(4)]  # four processes, an engine each
     start = threading.Barrier(len(engines))
     errors: list[BaseException] = []
 
@@ -206,7 +207,7 @@ def test_a_sync_with_nothing_new_takes_no_write_lock(engine, database):
     Rasa's writes. Here a writer holds SQLite's lock; a sync that wanted it would wait out
     the busy timeout and fail with "database is locked"."""
     sync(engine)
-    writer = open_database(database)
+    writer = engine_for(database)  # another process
     with writer.begin() as connection:
         connection.execute(STATE.update().values(last_event_id=STATE.c.last_event_id))
         assert sync(engine) == 0

@@ -53,7 +53,7 @@ def talked(bot, databases) -> dict[str, str]:
 
 
 def test_conversations_read_back_as_the_bot_logged_them(bot, databases, talked):
-    from bot.conversations import ConversationLog
+    from bot.storage.conversation_log import ConversationLog
 
     log = ConversationLog(databases["SHOPDESK_DB_URL"])
     assert {talked["order"], talked["care"]} <= {s.id for s in log.list(limit=500)}
@@ -81,8 +81,8 @@ def test_conversations_read_back_as_the_bot_logged_them(bot, databases, talked):
 
 
 def test_review_export_is_valid_masked_and_idempotent(bot, databases, talked, tmp_path):
-    from bot.conversations import ConversationLog
-    from bot.retrieval.transcripts import load_transcripts
+    from bot.answers.retrieval.transcripts import load_transcripts
+    from bot.storage.conversation_log import ConversationLog
 
     env = dict(databases)
     log = ConversationLog(databases["SHOPDESK_DB_URL"])
@@ -169,7 +169,7 @@ def test_review_export_is_valid_masked_and_idempotent(bot, databases, talked, tm
 
 @pytest.fixture(scope="module")
 def served_model(bot) -> Path:
-    from bot.project import latest_model
+    from bot.runtime.models import latest_model
 
     model = latest_model()
     assert model is not None
@@ -177,8 +177,8 @@ def served_model(bot) -> Path:
 
 
 def test_a_worse_model_is_not_promoted_and_a_better_one_is(served_model, tmp_path):
-    from bot.project import latest_model
-    from bot.retrain import WORK_DIR, promote_if_not_worse
+    from bot.learning.retrain import WORK_DIR, promote_if_not_worse
+    from bot.runtime.models import latest_model
 
     models = tmp_path / "models"
     models.mkdir()

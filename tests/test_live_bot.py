@@ -85,7 +85,7 @@ def test_the_bot_asks_for_a_missing_order_number(bot):
 
 
 def test_a_question_only_transcripts_answer_then_feedback(bot, databases):
-    from bot.records import Records
+    from bot.storage.handoffs_and_feedback import Records
 
     sender = f"retrieval-{time.time_ns()}"
     replies = bot.replies(sender, "is the candle wax soy or paraffin")
@@ -100,7 +100,7 @@ def test_a_question_only_transcripts_answer_then_feedback(bot, databases):
 
 
 def test_handoff_pauses_the_bot_until_staff_release_it(bot, databases):
-    from bot.records import Records
+    from bot.storage.handoffs_and_feedback import Records
 
     sender = f"handoff-{time.time_ns()}"
     replies = bot.say(sender, "I want to talk to a real person please")

@@ -16,13 +16,13 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LockStore, RedisLockStore
 from rasa.utils.endpoints import read_endpoint_config
 
-from bot.lock_store import AtomicRedisLockStore
+from bot.runtime.lock_store import AtomicRedisLockStore
 from tests.conftest import free_port
 
 
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory) -> Iterator:
-    from bot.local_services import LocalRedis
+    from bot.runtime.local_services import LocalRedis
 
     server = LocalRedis(tmp_path_factory.mktemp("redis"), free_port(), secrets.token_urlsafe(16))
     server.start()
@@ -141,7 +141,7 @@ def test_endpoints_yml_builds_it_with_rasas_redis_settings(redis_server, tmp_pat
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text(
         "lock_store:\n"
-        "  type: bot.lock_store.AtomicRedisLockStore\n"
+        "  type: bot.runtime.lock_store.AtomicRedisLockStore\n"
         "  url: 127.0.0.1\n"
         f"  port: {redis_server.port}\n"
         f"  password: {redis_server.password}\n"

@@ -79,8 +79,8 @@ def signals_log(db_url: str) -> str:
 
 def index_rows(url: str) -> tuple[dict, dict]:
     """Message rows by text, conversation rows by id, after a sync."""
-    from bot.conversation_index import CONVERSATIONS, MESSAGES, sync
-    from bot.database import engine_for
+    from bot.storage.conversation_index import CONVERSATIONS, MESSAGES, sync
+    from bot.storage.database import engine_for
 
     engine = engine_for(url)
     sync(engine)
@@ -124,7 +124,7 @@ def test_old_events_without_the_keys_are_unknown_not_errors(db_url) -> None:
         assert (messages[text].frustrated, messages[text].language) == (None, None)
     assert (convs["old"].frustrated_messages, convs["old"].other_language_messages) == (0, 0)
 
-    from bot.conversations import ConversationLog
+    from bot.storage.conversation_log import ConversationLog
 
     turns = ConversationLog(db_url).read("old").user_turns
     unknown = (None, None, False)
@@ -134,9 +134,9 @@ def test_old_events_without_the_keys_are_unknown_not_errors(db_url) -> None:
 def test_migration_0005_upgrades_a_0004_database_and_the_index_is_rebuilt(db_url) -> None:
     from sqlalchemy import inspect, text
 
-    from bot.conversation_index import CONVERSATIONS, MESSAGES, sync
-    from bot.conversations import EVENTS
-    from bot.database import current_revision, engine_for, upgrade
+    from bot.storage.conversation_index import CONVERSATIONS, MESSAGES, sync
+    from bot.storage.conversation_log import EVENTS
+    from bot.storage.database import current_revision, engine_for, upgrade
 
     upgrade(db_url, "0004")
     engine = engine_for(db_url)
@@ -197,7 +197,7 @@ def test_migration_0005_upgrades_a_0004_database_and_the_index_is_rebuilt(db_url
 def ana(signals_log: str) -> Browser:
     from bot.review_app import create_app
     from bot.review_app.settings import ReviewAppSettings
-    from bot.staff import StaffAccounts
+    from bot.storage.staff import StaffAccounts
 
     accounts = StaffAccounts(signals_log)
     accounts.create("ana", PASSWORD)

@@ -22,10 +22,10 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from sanic import Sanic
 
-from bot.metrics_access import TOKEN_VARIABLE, refuse_metrics
+from bot.runtime.metrics_access import TOKEN_VARIABLE, refuse_metrics
 from tests.conftest import PROJECT_ROOT, serve_in_tests
 
-# The action server's shared secret, as Rasa sends it (bot.access.ACTION_TOKEN).
+# The action server's shared secret, as Rasa sends it (bot.runtime.access.ACTION_TOKEN).
 ACTION_SECRET = "test-action-secret"
 FROM_RASA = {"Authorization": f"Bearer {ACTION_SECRET}"}
 
@@ -103,7 +103,7 @@ def action_call(
 
 @pytest.fixture(scope="module")
 def action_dbs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    from bot.orders import create_sample_orders
+    from bot.answers.orders import create_sample_orders
 
     folder = tmp_path_factory.mktemp("action-server-dbs")
     urls = {
@@ -118,7 +118,7 @@ def action_dbs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def action_app(action_dbs: dict[str, str]) -> Iterator[Sanic]:
     """The action server app, its actions on temporary databases."""
     from actions.shared import resources
-    from bot.action_server import create_action_app
+    from bot.runtime.action_server import create_action_app
 
     with pytest.MonkeyPatch.context() as patch:
         for name, url in action_dbs.items():
@@ -292,7 +292,7 @@ def test_a_failure_while_counting_never_changes_the_answer(
 def test_the_entry_point_serves_actions_and_metrics_until_interrupted(
     action_dbs: dict[str, str],
 ) -> None:
-    """`python -m bot.action_server --port N`, as `shopdesk up` starts it."""
+    """`python -m bot.runtime.action_server --port N`, as `shopdesk up` starts it."""
     from tests.conftest import free_port, request
 
     port = free_port()
@@ -300,7 +300,7 @@ def test_the_entry_point_serves_actions_and_metrics_until_interrupted(
     environment.pop(TOKEN_VARIABLE, None)
     environment.pop("SANIC_HOST", None)  # 127.0.0.1 by default
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.action_server", "--port", str(port)],
+        [sys.executable, "-m", "bot.runtime.action_server", "--port", str(port)],
         cwd=PROJECT_ROOT,
         env=environment,
         stdout=subprocess.PIPE,
@@ -336,12 +336,12 @@ def test_the_entry_point_serves_actions_and_metrics_until_interrupted(
 def test_an_actions_package_that_cannot_load_stops_the_server_with_1(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import bot.action_server
+    import bot.runtime.action_server
 
     monkeypatch.setattr(Sanic, "test_mode", True)
-    monkeypatch.setattr(bot.action_server, "ACTIONS_PACKAGE", "no_such_actions_package")
+    monkeypatch.setattr(bot.runtime.action_server, "ACTIONS_PACKAGE", "no_such_actions_package")
     with pytest.raises(SystemExit) as stopped:
-        bot.action_server.create_action_app()
+        bot.runtime.action_server.create_action_app()
     assert stopped.value.code == 1
 
 
@@ -392,10 +392,10 @@ def test_an_empty_token_variable_does_not_open_metrics_to_everyone(
 
 @pytest.fixture()
 def review_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sanic]:
-    from bot.export import ExportPaths
+    from bot.learning.export import ExportPaths
     from bot.review_app import create_app
     from bot.review_app.settings import ReviewAppSettings
-    from bot.staff import StaffAccounts
+    from bot.storage.staff import StaffAccounts
 
     monkeypatch.delenv(TOKEN_VARIABLE, raising=False)
     url = f"sqlite:///{tmp_path / 'shopdesk.db'}"

@@ -30,7 +30,7 @@ def project(tmp_path: Path) -> Path:
 
 def domain_intents(path: Path) -> list[str]:
     """The domain's intents as the action server reads them."""
-    from bot.project import domain_intents
+    from bot.runtime.models import domain_intents
 
     return domain_intents(path.parent)
 
@@ -54,7 +54,7 @@ def rasa_intents(path: Path) -> list[str]:
     ],
 )
 def test_unusable_names_are_refused(name, reason):
-    from bot.new_intents import NewIntentError, check_new_intent_name
+    from bot.storage.new_intents import NewIntentError, check_new_intent_name
 
     with pytest.raises(NewIntentError, match=reason):
         check_new_intent_name(name, ["track_order"])
@@ -62,8 +62,8 @@ def test_unusable_names_are_refused(name, reason):
 
 
 def test_naming_twice_keeps_one_record(db_url):
-    from bot.database import open_database
-    from bot.new_intents import add_new_intent, new_intent_names
+    from bot.storage.database import open_database
+    from bot.storage.new_intents import add_new_intent, new_intent_names
 
     engine = open_database(db_url)
     add_new_intent(engine, NAME, "ana", ["track_order"])
@@ -72,7 +72,7 @@ def test_naming_twice_keeps_one_record(db_url):
 
 
 def test_domain_gains_one_line_and_keeps_every_other(project):
-    from bot.new_intent_files import add_to_domain
+    from bot.learning.new_intent_files import add_to_domain
 
     path = project / "domain.yml"
     before = path.read_text().splitlines()
@@ -87,7 +87,7 @@ def test_domain_gains_one_line_and_keeps_every_other(project):
 
 
 def test_a_domain_not_shaped_as_expected_is_left_alone(project):
-    from bot.new_intent_files import ProjectFileError, add_to_domain
+    from bot.learning.new_intent_files import ProjectFileError, add_to_domain
 
     path = project / "domain.yml"
     path.write_text('version: "3.1"\nintents: [greet, goodbye]\n')
@@ -97,9 +97,9 @@ def test_a_domain_not_shaped_as_expected_is_left_alone(project):
 
 
 def test_faq_stub_loads_but_is_never_said(project):
-    from bot.faq import FaqBook
-    from bot.faq_entries import FaqError
-    from bot.new_intent_files import add_faq_stubs, add_to_domain
+    from bot.answers.faq import FaqBook
+    from bot.answers.faq_entries import FaqError
+    from bot.learning.new_intent_files import add_faq_stubs, add_to_domain
 
     faq, domain = project / "data" / "faq.yml", project / "domain.yml"
     before = faq.read_text()
@@ -136,7 +136,7 @@ def test_faq_stub_loads_but_is_never_said(project):
 def test_rules_are_ours_merged_and_read_by_rasa(project):
     from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
 
-    from bot.new_intent_files import ProjectFileError, write_rules
+    from bot.learning.new_intent_files import ProjectFileError, write_rules
 
     rules = project / "data" / "reviewed_rules.yml"
     assert write_rules(rules, [NAME]) == [NAME]
@@ -158,12 +158,12 @@ def test_rules_are_ours_merged_and_read_by_rasa(project):
 def test_export_writes_a_named_intent_into_the_project_once(project, db_url):
     from rasa.shared.importers.rasa import RasaFileImporter
 
-    from bot.conversations import ConversationLog
-    from bot.database import open_database
-    from bot.export import ExportPaths, export_reviewed
-    from bot.faq import FaqBook
-    from bot.new_intents import add_new_intent
-    from bot.review import ReviewStore
+    from bot.answers.faq import FaqBook
+    from bot.learning.export import ExportPaths, export_reviewed
+    from bot.storage.conversation_log import ConversationLog
+    from bot.storage.database import open_database
+    from bot.storage.new_intents import add_new_intent
+    from bot.storage.reviews import ReviewStore
 
     texts = [
         "how do loyalty points work",

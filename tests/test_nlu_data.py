@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.intents import DETECTED, ORDER_NUMBER_REPAIRS, SMALL_TALK
+from bot.nlu.intents import DETECTED, ORDER_NUMBER_REPAIRS, SMALL_TALK
 
 ROOT = Path(__file__).resolve().parent.parent
 # Not store questions: small talk, and what the customer says while the order form asks.

@@ -1,6 +1,6 @@
 """Orders only to their owner, the parts below the actions: the shop's signed order tokens
-(bot/order_tokens.py, `shopdesk orders token`) and the limits on failed look-ups
-(bot/order_lookups.py, migration 0004), on an injected clock."""
+(bot/answers/order_tokens.py, `shopdesk orders token`) and the limits on failed look-ups
+(bot/answers/order_lookups.py, migration 0004), on an injected clock."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ NOW = 1_900_000_000.0
 
 
 def test_a_token_vouches_for_its_own_order_until_it_expires() -> None:
-    from bot.order_tokens import mint, vouches_for
+    from bot.answers.order_tokens import mint, vouches_for
 
     token = mint("482913", ttl_seconds=600, secret=SECRET, now=NOW)
     number, expiry, signature = token.split(".")
@@ -40,7 +40,7 @@ def test_a_token_vouches_for_its_own_order_until_it_expires() -> None:
 
 
 def test_without_the_secret_no_token_is_accepted_or_minted(monkeypatch) -> None:
-    from bot.order_tokens import SECRET_VARIABLE, OrderTokenError, mint, vouches_for
+    from bot.answers.order_tokens import SECRET_VARIABLE, OrderTokenError, mint, vouches_for
 
     token = mint("482913", secret=SECRET)
     monkeypatch.delenv(SECRET_VARIABLE, raising=False)
@@ -56,7 +56,7 @@ def test_without_the_secret_no_token_is_accepted_or_minted(monkeypatch) -> None:
 
 
 def test_the_cli_mints_a_token_the_actions_accept(monkeypatch) -> None:
-    from bot.order_tokens import SECRET_VARIABLE, vouches_for
+    from bot.answers.order_tokens import SECRET_VARIABLE, vouches_for
 
     env = {"PATH": "/usr/bin:/bin", "RASA_TELEMETRY_ENABLED": "false"}
     command = [sys.executable, "-m", "bot.cli", "orders", "token", "482913", "--ttl", "120"]
@@ -88,7 +88,7 @@ class Clock:
 
 @pytest.fixture()
 def limiter(db_url):
-    from bot.order_lookups import LookupLimits, OrderLookups
+    from bot.answers.order_lookups import LookupLimits, OrderLookups
 
     clock = Clock()
     lookups = OrderLookups(db_url, LookupLimits(3, 10, dt.timedelta(minutes=15)), clock)
@@ -121,7 +121,7 @@ def test_old_failures_are_deleted_when_one_is_recorded(limiter) -> None:
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
-    from bot.order_lookups import OrderLookupFailure
+    from bot.answers.order_lookups import OrderLookupFailure
 
     lookups, clock = limiter
     lookups.record_failure("old", "192.0.2.1")
@@ -134,7 +134,7 @@ def test_old_failures_are_deleted_when_one_is_recorded(limiter) -> None:
 
 
 def test_limits_come_from_the_environment_and_a_bad_one_is_named() -> None:
-    from bot.order_lookups import LookupLimits, LookupLimitsError
+    from bot.answers.order_lookups import LookupLimits, LookupLimitsError
 
     assert LookupLimits.from_environment({}) == LookupLimits(3, 10, dt.timedelta(minutes=15))
     assert LookupLimits.from_environment(
@@ -153,12 +153,18 @@ def test_migration_0004_builds_exactly_the_limiters_table(db_url) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    import bot.conversation_index  # noqa: F401
-    import bot.order_lookups  # noqa: F401
-    import bot.records  # noqa: F401
-    import bot.review  # noqa: F401
-    import bot.staff  # noqa: F401
-    from bot.database import VERSION_TABLE, Base, current_revision, head_revision, open_database
+    import bot.answers.order_lookups  # noqa: F401
+    import bot.storage.conversation_index  # noqa: F401
+    import bot.storage.handoffs_and_feedback  # noqa: F401
+    import bot.storage.reviews  # noqa: F401
+    import bot.storage.staff  # noqa: F401
+    from bot.storage.database import (
+        VERSION_TABLE,
+        Base,
+        current_revision,
+        head_revision,
+        open_database,
+    )
 
     engine = open_database(db_url)
     assert current_revision(engine) == head_revision()  # 0004 and every later revision

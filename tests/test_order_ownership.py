@@ -144,7 +144,7 @@ def test_a_checked_order_is_not_asked_about_again_and_another_one_is(shared) -> 
 
 
 def test_the_shops_token_skips_the_question_and_a_bad_one_is_ignored(shared, monkeypatch):
-    from bot.order_tokens import SECRET_VARIABLE, mint
+    from bot.answers.order_tokens import SECRET_VARIABLE, mint
 
     monkeypatch.setenv(SECRET_VARIABLE, SECRET.decode())
     good = {"order_token": mint("604731", ttl_seconds=60)}
@@ -203,7 +203,7 @@ def stranger_events(bot, sender: str, number: str, email: str) -> list[tuple]:
 
 @pytest.mark.slow
 def test_the_real_bot_tells_an_order_only_to_its_owner(bot, databases) -> None:
-    from bot.orders import OrderBook
+    from bot.answers.orders import OrderBook
 
     order = OrderBook(databases["SHOPDESK_ORDERS_DB_URL"]).find("482913")
     sender = f"owner-{time.time_ns()}"
@@ -255,7 +255,7 @@ def test_the_real_bot_refuses_the_fourth_try_and_offers_a_person(bot) -> None:
 
 @pytest.mark.slow
 def test_a_typed_intent_message_is_text_and_reveals_nothing(bot, databases) -> None:
-    from bot.orders import OrderBook
+    from bot.answers.orders import OrderBook
 
     order = OrderBook(databases["SHOPDESK_ORDERS_DB_URL"]).find("538214")
     sender = f"forged-{time.time_ns()}"
@@ -273,7 +273,7 @@ def test_a_typed_intent_message_is_text_and_reveals_nothing(bot, databases) -> N
 
 @pytest.mark.slow
 def test_the_bots_own_buttons_and_rasas_internal_messages_still_work(bot, databases) -> None:
-    from bot.records import Records
+    from bot.storage.handoffs_and_feedback import Records
 
     sender = f"buttons-{time.time_ns()}"
     replies = bot.replies(sender, "is the candle wax soy or paraffin")
@@ -296,7 +296,7 @@ def test_only_the_bots_own_button_payloads_are_read_as_intents() -> None:
     from rasa.shared.core.events import BotUttered, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot.rasa_server import takes_intent_message
+    from bot.runtime.rasa_patches import takes_intent_message
 
     buttons = {"buttons": [{"title": "Yes", "payload": "/affirm"}]}
     offered = DialogueStateTracker.from_events(

@@ -1,7 +1,7 @@
 """Answers from the order's state (issue 17, item 4): get_refund, check_cancellation_fee and
 change_shipping_address answer from the named order's real state after the same ownership check
 as track_order, and in general without a number; cancel_order and change_order cover every
-state. ActionAnswer with rasa-sdk's Tracker and the sample orders (bot/orders.py)."""
+state. ActionAnswer with rasa-sdk's Tracker and the sample orders (bot/answers/orders.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.orders import (
+from bot.answers.orders import (
     CANCELLED,
     DELIVERED,
     DISPATCHED,
@@ -247,7 +247,7 @@ def test_an_order_already_shown_is_used_without_a_number_or_form(shared) -> None
 
 
 def test_the_shops_token_vouches_for_the_order(shared, monkeypatch) -> None:
-    from bot.order_tokens import SECRET_VARIABLE, mint
+    from bot.answers.order_tokens import SECRET_VARIABLE, mint
 
     monkeypatch.setenv(SECRET_VARIABLE, "order-token-secret-for-tests")
     token = {"order_token": mint("538214", ttl_seconds=60)}
@@ -269,7 +269,7 @@ def test_too_many_failed_checks_refuse_these_answers_too(shared) -> None:
 
 
 def test_the_return_window_end_follows_the_delivery_date_and_today(shared) -> None:
-    from bot.faq import example_orders
+    from bot.answers.faq import example_orders
 
     delivered = next(o for o in example_orders() if o and o.status == DELIVERED)
     refund = shared.faq.answer_for("get_refund")
@@ -293,7 +293,7 @@ def test_the_return_window_end_follows_the_delivery_date_and_today(shared) -> No
 def test_any_order_data_renders_or_goes_to_a_person(shared, intent, order, today) -> None:
     """A shop's order with odd or empty fields: text without "None", or FaqRenderError (the
     action then hands off), never another exception."""
-    from bot.faq import FaqRenderError
+    from bot.answers.faq import FaqRenderError
 
     try:
         text = shared.faq.render(shared.faq.answer_for(intent), {}, order, today=today)
@@ -303,7 +303,7 @@ def test_any_order_data_renders_or_goes_to_a_person(shared, intent, order, today
 
 
 def load_with(tmp_path: Path, intent: str, entry: dict[str, Any]) -> Any:
-    from bot.faq import FaqBook
+    from bot.answers.faq import FaqBook
 
     document = yaml.safe_load((PROJECT_ROOT / "data" / "faq.yml").read_text())
     document["answers"][intent] = entry
@@ -334,7 +334,7 @@ def load_with(tmp_path: Path, intent: str, entry: dict[str, Any]) -> Any:
     ],
 )
 def test_unfit_order_entries_stop_the_start_naming_the_entry(tmp_path, entry, error) -> None:
-    from bot.faq import FaqError
+    from bot.answers.faq import FaqError
 
     with pytest.raises(FaqError, match=r"answers\.get_refund.*" + error):
         load_with(tmp_path, "get_refund", entry)

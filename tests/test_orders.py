@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.orders import (
+from bot.answers.orders import (
     SAMPLE_ORDER_EMAILS,
     SAMPLE_ORDERS,
     OrderBook,

@@ -329,7 +329,7 @@ def _utc(moment: dt.datetime) -> float:
 
 @pytest.fixture()
 def outcome_log(db_url: str) -> str:
-    from bot.records import AnswerFeedback, HandoffRequest, Records
+    from bot.storage.handoffs_and_feedback import AnswerFeedback, HandoffRequest, Records
 
     by_conversation: dict[str, list] = {}
     for conversation, start, events in visits():
@@ -360,7 +360,7 @@ def outcome_log(db_url: str) -> str:
 
 @pytest.fixture()
 def engine(outcome_log: str):
-    from bot.database import open_database
+    from bot.storage.database import open_database
 
     engine = open_database(outcome_log)
     yield engine
@@ -371,7 +371,7 @@ def engine(outcome_log: str):
 
 
 def test_each_session_is_classified_as_defined(engine):
-    from bot.outcome_stats import session_outcomes
+    from bot.review_app.stats.outcome_figures import session_outcomes
 
     found = sorted(
         (o.conversation_id, o.started_at, o.outcome, o.reason, o.intent)
@@ -382,7 +382,7 @@ def test_each_session_is_classified_as_defined(engine):
 
 
 def test_the_range_counts_sessions_by_the_day_they_started(engine):
-    from bot.outcome_stats import session_outcomes
+    from bot.review_app.stats.outcome_figures import session_outcomes
 
     only_next_day = session_outcomes(engine, NEXT_DAY, NEXT_DAY)
     assert sorted((o.conversation_id, o.outcome) for o in only_next_day) == [
@@ -404,7 +404,7 @@ def test_the_range_counts_sessions_by_the_day_they_started(engine):
 
 
 def test_summary_shares_add_up_to_100(engine):
-    from bot.outcome_stats import outcome_summary
+    from bot.review_app.stats.outcome_figures import outcome_summary
 
     summary = outcome_summary(engine, DAY, NEXT_DAY)
     assert summary.counts == {"resolved": 9, "handed_off": 5, "abandoned": 11}
@@ -431,7 +431,7 @@ def test_summary_shares_add_up_to_100(engine):
 
 
 def test_per_intent_table(engine):
-    from bot.outcome_stats import outcome_summary
+    from bot.review_app.stats.outcome_figures import outcome_summary
 
     rows = outcome_summary(engine, DAY, NEXT_DAY).intents
     assert [row.intent for row in rows] == list(INTENT_TABLE)  # most sessions first, then name
@@ -448,7 +448,7 @@ def test_per_intent_table(engine):
 
 
 def test_no_sessions_no_figures(engine):
-    from bot.outcome_stats import outcome_summary
+    from bot.review_app.stats.outcome_figures import outcome_summary
 
     empty = outcome_summary(engine, dt.date(2020, 1, 1), dt.date(2020, 1, 31))
     assert empty.sessions == 0 and empty.resolution_rate is None and empty.intents == ()
@@ -456,7 +456,7 @@ def test_no_sessions_no_figures(engine):
 
 
 def test_session_gap_is_rasas():
-    from bot.outcomes import SESSION_GAP_SECONDS
+    from bot.review_app.stats.outcomes import SESSION_GAP_SECONDS
 
     domain = yaml.safe_load(Path(PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
     assert SESSION_GAP_SECONDS == 60 * domain["session_config"]["session_expiration_time"]
@@ -473,14 +473,14 @@ def test_session_gap_is_rasas():
     ],
 )
 def test_shares_are_whole_percents_adding_up_to_100(counts, expected):
-    from bot.outcomes import shares
+    from bot.review_app.stats.outcomes import shares
 
     assert shares(counts) == expected
 
 
 def test_the_rules_on_single_sessions():
     """The precedence of the rules, where the log fixture has no case of its own."""
-    from bot.outcomes import Message, Session, classify
+    from bot.review_app.stats.outcomes import Message, Session, classify
 
     def m(at, intent, kind=None, confidence=0.9):
         return Message(int(at), float(at), intent, intent, confidence, kind)
@@ -519,7 +519,7 @@ def test_the_rules_on_single_sessions():
 def ana(outcome_log: str) -> Browser:
     from bot.review_app import create_app
     from bot.review_app.settings import ReviewAppSettings
-    from bot.staff import StaffAccounts
+    from bot.storage.staff import StaffAccounts
 
     accounts = StaffAccounts(outcome_log)
     accounts.create("ana", PASSWORD)
@@ -686,7 +686,7 @@ def test_small_talk_names_only_intents_the_domain_has():
     """A renamed or missing intent would silently count its sessions as questions."""
     import yaml
 
-    from bot.outcomes import SMALL_TALK
+    from bot.review_app.stats.outcomes import SMALL_TALK
     from tests.conftest import PROJECT_ROOT
 
     intents = set(yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["intents"])

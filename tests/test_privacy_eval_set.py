@@ -11,7 +11,7 @@ from collections import Counter
 import yaml
 
 from bot.learning.privacy import PLACEHOLDERS
-from bot.project import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT
 
 EVAL_SET = PROJECT_ROOT / "tests" / "privacy_eval.yml"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.answers.store_entities import STORE_FILE
 from bot.learning.privacy import mask_personal_data, name_words, words
 from bot.learning.privacy.shop_words import SECTION, SHOP_WORDS, load_shop_words
-from bot.store_entities import STORE_FILE
 
 STORE_WORDS = yaml.safe_load(STORE_FILE.read_text(encoding="utf-8"))[SECTION]
 

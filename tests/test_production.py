@@ -3,7 +3,7 @@ Rasa workers, the API token, the metrics token, and what happens when the action
 database goes away and comes back.
 
 scripts/test.sh installs Debian's postgresql and redis-server when missing; here each runs on
-loopback, on a free port, in a temporary folder (bot/local_services.py).
+loopback, on a free port, in a temporary folder (bot/runtime/local_services.py).
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def descendants(pid: int) -> list[tuple[int, str]]:
 
 @pytest.fixture(scope="module")
 def stores() -> Iterator[tuple]:
-    from bot.local_services import LocalPostgres, LocalRedis
+    from bot.runtime.local_services import LocalPostgres, LocalRedis
 
     folder = Path(tempfile.mkdtemp(prefix="shopdesk-production-"))
     folder.chmod(0o755)  # PostgreSQL runs as its own user and must reach its folder
@@ -135,7 +135,7 @@ def stores() -> Iterator[tuple]:
 
 @pytest.fixture(scope="module")
 def production(stores, tmp_path_factory, fake_graph_api) -> Iterator[Production]:
-    from bot.orders import create_sample_orders
+    from bot.answers.orders import create_sample_orders
 
     postgres, redis = stores
     ports = {name: free_port() for name in ("rasa", "actions", "review", "webchat")}
@@ -158,9 +158,21 @@ def production(stores, tmp_path_factory, fake_graph_api) -> Iterator[Production]
     }
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "bot.cli", "up", "--production", "--workers", "2",
-            "--port", str(ports["rasa"]), "--actions-port", str(ports["actions"]),
-            "--review-port", str(ports["review"]), "--webchat-port", str(ports["webchat"]),
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "up",
+            "--production",
+            "--workers",
+            "2",
+            "--port",
+            str(ports["rasa"]),
+            "--actions-port",
+            str(ports["actions"]),
+            "--review-port",
+            str(ports["review"]),
+            "--webchat-port",
+            str(ports["webchat"]),
             *served_model_arguments(),
         ],  # fmt: skip
         cwd=PROJECT_ROOT,
@@ -211,7 +223,7 @@ def test_production_listens_on_loopback_and_keeps_secrets_off_command_lines(prod
     user of the machine can read command lines (`ps`), so no secret may be on one."""
     listens_on_loopback_only(production.ports)
     tree = descendants(production.process.pid)
-    assert any("bot.rasa_server" in command for _, command in tree)
+    assert any("bot.runtime.rasa_server" in command for _, command in tree)
     for secret in (API_TOKEN, ACTION_SECRET, METRICS_TOKEN):
         assert not any(secret in command for _, command in tree)
 
@@ -240,7 +252,7 @@ def test_the_action_server_takes_calls_only_from_rasa(production):
 def test_rasa_runs_several_workers_on_the_redis_lock_store(production, stores):
     _, redis = stores
     tree = descendants(production.process.pid)
-    rasa = [pid for pid, command in tree if "bot.rasa_server" in command]
+    rasa = [pid for pid, command in tree if "bot.runtime.rasa_server" in command]
     # Sanic's main process and its two workers.
     assert len(rasa) >= 3, tree
     production.say("lock-check", "hello")
@@ -326,7 +338,7 @@ def action_server_pid(production: Production) -> int:
     return next(
         pid
         for pid, command in descendants(production.process.pid)
-        if "bot.action_server" in command
+        if "bot.runtime.action_server" in command
     )
 
 
@@ -383,7 +395,7 @@ def test_local_stores_keep_their_generated_secrets_across_restarts(tmp_path_fact
     import redis as redis_client
     from sqlalchemy import create_engine, text
 
-    from bot.production import start_local_stores
+    from bot.runtime.production import start_local_stores
 
     folder = Path(tempfile.mkdtemp(prefix="shopdesk-local-"))
     folder.chmod(0o755)

@@ -137,7 +137,7 @@ def test_unchanged_project_needs_no_retraining_and_changed_base_model_does(
 def test_a_typed_intent_message_reaches_the_classifier_unless_a_button_offered_it(
     tiny_project, monkeypatch
 ):
-    """bot/rasa_server.py's patch on Rasa's real NLU graph: a customer's
+    """bot/runtime/rasa_patches.py's patch on Rasa's real NLU graph: a customer's
     `/intent{entities}` is classified as text; the bot's own button payload and the HTTP
     API's messages (no input channel) still go to RegexMessageHandler."""
     from rasa.core.agent import Agent
@@ -146,7 +146,7 @@ def test_a_typed_intent_message_reaches_the_classifier_unless_a_button_offered_i
     from rasa.shared.core.events import BotUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    import bot.rasa_server as server
+    import bot.runtime.rasa_patches as server
 
     original = MessageProcessor._parse_message_with_graph
     monkeypatch.setattr(MessageProcessor, "_parse_message_with_graph", original)  # restored

@@ -1,4 +1,4 @@
-"""The retrain gate's rule (`bot.retrain.is_not_worse`) and the sets it scores on: pure
+"""The retrain gate's rule (`bot.learning.retrain.is_not_worse`) and the sets it scores on: pure
 functions, no model. The gate on real models is in tests/test_learning_loop.py."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.retrain import (
+from bot.learning.retrain import (
     GATE_SETS,
     SET_TOLERANCE,
     Evaluation,

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from bot.retrieval.index import Transcript, TranscriptIndex, top_k
-from bot.retrieval.text import tokenize
+from bot.answers.retrieval.index import Transcript, TranscriptIndex, top_k
+from bot.answers.retrieval.text import tokenize
 
 
 def random_corpus(rng: random.Random, n_docs: int, vocabulary: int) -> list[list[str]]:

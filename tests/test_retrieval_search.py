@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.retrieval.search import TranscriptSearch
-from bot.retrieval.transcripts import TranscriptFileError, load_transcripts
+from bot.answers.retrieval.search import TranscriptSearch
+from bot.answers.retrieval.transcripts import TranscriptFileError, load_transcripts
 
 GIFT = {"id": "t-1", "question": "do gift cards expire", "answer": "They last 3 years."}
 CARE = {"id": "t-2", "question": "how to wash merino wool", "answer": "Hand wash cold."}

@@ -22,15 +22,15 @@ import pytest
 from sanic import Sanic
 from sqlalchemy import inspect, text
 
-from bot.database import engine_for
-from bot.export import ExportPaths
-from bot.login_limits import FREE_FAILURES_PER_USER_AND_ADDRESS
-from bot.records import Records
-from bot.review import ReviewStore
+from bot.learning.export import ExportPaths
 from bot.review_app import create_app
 from bot.review_app.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, new_login_token
 from bot.review_app.settings import ReviewAppSettings
-from bot.staff import StaffAccounts
+from bot.storage.database import engine_for
+from bot.storage.handoffs_and_feedback import Records
+from bot.storage.login_limits import FREE_FAILURES_PER_USER_AND_ADDRESS
+from bot.storage.reviews import ReviewStore
+from bot.storage.staff import StaffAccounts
 from tests.conftest import ServedInThread, serve_in_tests
 from tests.logged_conversations import bot_says, conversation_events, save, user
 

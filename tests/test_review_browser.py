@@ -42,7 +42,7 @@ class ReviewApp:
 
 
 def _log_conversations(url: str) -> None:
-    from bot.records import Records
+    from bot.storage.handoffs_and_feedback import Records
     from tests.logged_conversations import bot_says, conversation_events, save, user
 
     save(url, "customer-1", conversation_events())
@@ -184,13 +184,13 @@ def _log_in(page, app: ReviewApp) -> None:
 
 
 def _reviews(app: ReviewApp):
-    from bot.review import ReviewStore
+    from bot.storage.reviews import ReviewStore
 
     return ReviewStore(app.db_url)
 
 
 def _user_event_ids(app: ReviewApp, conversation_id: str) -> list[int]:
-    from bot.conversations import ConversationLog
+    from bot.storage.conversation_log import ConversationLog
 
     log = ConversationLog(app.db_url)
     try:
@@ -360,7 +360,7 @@ def test_discovery_names_a_new_intent_in_the_browser(browser, review_app: Review
 
     from playwright.sync_api import expect
 
-    from bot.new_intents import new_intent_names
+    from bot.storage.new_intents import new_intent_names
     from tests.logged_conversations import save, user
 
     app = review_app

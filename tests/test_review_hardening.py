@@ -22,10 +22,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-import bot.login_limits as limits
+import bot.storage.login_limits as limits
 from bot.cli import main as shopdesk
-from bot.database import engine_for, open_database
-from bot.records import Records
 from bot.review_app import create_app
 from bot.review_app.security import (
     LOGIN_CSRF_COOKIE,
@@ -33,7 +31,9 @@ from bot.review_app.security import (
     new_login_token,
 )
 from bot.review_app.settings import ReviewAppSettings
-from bot.staff import StaffAccounts, StaffError, TooManyAttempts
+from bot.storage.database import engine_for, open_database
+from bot.storage.handoffs_and_feedback import Records
+from bot.storage.staff import StaffAccounts, StaffError, TooManyAttempts
 from tests.conftest import serve_in_tests
 from tests.logged_conversations import save, user
 from tests.test_review_pages import FakeRasa
@@ -117,7 +117,7 @@ def client(db: Path) -> Iterator[Client]:
 
 
 class Clock:
-    """bot.login_limits' clock, moved by hand."""
+    """bot.storage.login_limits' clock, moved by hand."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.at = dt.datetime(2026, 11, 26, 9, 0)
@@ -392,7 +392,7 @@ def test_a_password_with_the_user_name_in_it_is_refused(db):
 
 
 def test_the_command_line_refuses_a_common_password(db, monkeypatch, capsys):
-    from bot.password_policy import COMMON_PASSWORDS, common_passwords
+    from bot.storage.password_policy import COMMON_PASSWORDS, common_passwords
 
     assert COMMON_PASSWORDS.suffix == ".txt" and len(common_passwords()) >= 10_000
     monkeypatch.setenv("SHOPDESK_DB_URL", f"sqlite:///{db}")

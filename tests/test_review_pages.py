@@ -67,7 +67,7 @@ def make_app(db_url: str):
 
     from bot.review_app import create_app
     from bot.review_app.settings import ReviewAppSettings
-    from bot.staff import StaffAccounts
+    from bot.storage.staff import StaffAccounts
 
     accounts = StaffAccounts(db_url)
     for name in ("ana", "ben"):
@@ -152,7 +152,7 @@ def group_form(page: str, key: str) -> list[int]:
 
 
 def user_event_ids(db_url: str, conversation_id: str) -> dict[str, int]:
-    from bot.conversations import ConversationLog
+    from bot.storage.conversation_log import ConversationLog
 
     log = ConversationLog(db_url)
     ids = {turn.text: turn.event_id for turn in log.read(conversation_id).user_turns}
@@ -161,7 +161,7 @@ def user_event_ids(db_url: str, conversation_id: str) -> dict[str, int]:
 
 
 def stored_reviews(db_url: str) -> dict:
-    from bot.review import ReviewStore
+    from bot.storage.reviews import ReviewStore
 
     store = ReviewStore(db_url)
     reviews = store.message_reviews()
@@ -334,7 +334,7 @@ def fake_rasa() -> Iterator[FakeRasa]:
 @pytest.fixture()
 def handoffs(db_url: str) -> dict[str, int]:
     """Two conversations waiting for a person, the newer one with a hostile last message."""
-    from bot.records import Records
+    from bot.storage.handoffs_and_feedback import Records
 
     save(db_url, "c-1", [user("I want a person", "contact_human_agent", 0.9)])
     save(db_url, ODD_ID, [user(SCRIPT, "complaint", 0.8)])
@@ -350,8 +350,8 @@ def waiting(db_url: str) -> dict[str, tuple[str, str | None]]:
     """conversation id -> (status, taken by) of the requests not yet released."""
     from sqlalchemy import select
 
-    from bot.database import engine_for
-    from bot.records import RELEASED, HandoffRequest
+    from bot.storage.database import engine_for
+    from bot.storage.handoffs_and_feedback import RELEASED, HandoffRequest
 
     engine = engine_for(db_url)
     with engine.connect() as connection:
@@ -459,7 +459,7 @@ def test_release_without_an_open_request_is_refused(handoffs, make_app, fake_ras
 def dashboard_log(db_url: str) -> str:
     """Today: customer-1 (5 messages, 1 fallback, a handoff) and c-2 (3 messages, 1
     fallback); 60 days ago: one more conversation, outside the default range."""
-    from bot.records import Records
+    from bot.storage.handoffs_and_feedback import Records
 
     save(db_url, "customer-1", conversation_events())
     save(

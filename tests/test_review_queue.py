@@ -1,4 +1,5 @@
-"""The review queue's order (bot/review_queue.py) on a conversation log written by Rasa's own
+"""The review queue's order (bot/learning/review_queue.py) on a conversation log written by Rasa's
+own
 tracker store, `shopdesk review queue`, and the count of reviews waiting for training."""
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot import review_queue
-from bot.review_queue import QueueItem, order, uncertainty
-from bot.review_queue import review_queue as queue_of
+from bot.learning import review_queue
+from bot.learning.review_queue import QueueItem, order, uncertainty
+from bot.learning.review_queue import review_queue as queue_of
 from tests.logged_conversations import save, user
 
 # text -> (top intent, confidence, margin) the queue must read from the logged ranking
@@ -64,7 +65,7 @@ def _events() -> dict[str, list]:
 
 
 def _event_id(db_url: str, text: str) -> int:
-    from bot.conversations import ConversationLog
+    from bot.storage.conversation_log import ConversationLog
 
     log = ConversationLog(db_url)
     try:
@@ -79,7 +80,7 @@ def _event_id(db_url: str, text: str) -> int:
 
 @pytest.fixture()
 def queue_log(db_url: str) -> str:
-    from bot.review import ReviewStore
+    from bot.storage.reviews import ReviewStore
 
     for sender, events in _events().items():
         save(db_url, sender, events)
@@ -91,7 +92,7 @@ def queue_log(db_url: str) -> str:
 
 @pytest.fixture()
 def engine(queue_log: str):
-    from bot.database import open_database
+    from bot.storage.database import open_database
 
     engine = open_database(queue_log)
     yield engine
@@ -256,8 +257,8 @@ def _touch(path: Path, when: float) -> Path:
 def test_reviews_wait_for_training_until_exported_and_trained(
     engine, queue_log: str, tmp_path: Path
 ) -> None:
-    from bot.review import ReviewStore
-    from bot.training_backlog import training_backlog
+    from bot.learning.training_backlog import training_backlog
+    from bot.storage.reviews import ReviewStore
 
     nlu, models = tmp_path / "data" / "nlu" / "reviewed.yml", tmp_path / "models"
     store = ReviewStore(queue_log)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import review_queue
+from bot.learning import review_queue
 from tests.conftest import serve_in_tests
 from tests.logged_conversations import save, user
 from tests.test_review_pages import PASSWORD, Browser, group_form, groups
@@ -58,10 +58,10 @@ def gate(tmp_path: Path):
 
 @pytest.fixture()
 def make_app(db_url: str, project: Path, tmp_path: Path, gate: Path):
-    from bot.export import ExportPaths
+    from bot.learning.export import ExportPaths
     from bot.review_app import create_app
     from bot.review_app.settings import ReviewAppSettings
-    from bot.staff import StaffAccounts
+    from bot.storage.staff import StaffAccounts
 
     accounts = StaffAccounts(db_url)
     accounts.create("ada", PASSWORD, "admin")

@@ -35,7 +35,7 @@ ORDER_DETAILS = ("482913", "tracking", "Tracking")
 
 
 def test_secrets_are_generated_once_kept_private_and_completed(tmp_path: Path) -> None:
-    from bot.access import kept_secrets
+    from bot.runtime.access import kept_secrets
 
     path = tmp_path / "state" / "secrets.env"
     first = kept_secrets(path, ["A", "B"])
@@ -51,7 +51,7 @@ def test_secrets_are_generated_once_kept_private_and_completed(tmp_path: Path) -
 def test_the_environment_wins_over_development_secrets(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.access import ACTION_TOKEN, RASA_TOKEN, development_secrets, read_secret
+    from bot.runtime.access import ACTION_TOKEN, RASA_TOKEN, development_secrets, read_secret
 
     path = tmp_path / "secrets.env"
     monkeypatch.delenv(RASA_TOKEN, raising=False)
@@ -67,7 +67,7 @@ def test_the_environment_wins_over_development_secrets(
 def test_web_chat_origins_are_exact_and_default_to_the_web_chat_page(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bot.access import WEBCHAT_ORIGINS, AccessConfigError, webchat_origins
+    from bot.runtime.access import WEBCHAT_ORIGINS, AccessConfigError, webchat_origins
 
     monkeypatch.delenv(WEBCHAT_ORIGINS, raising=False)
     assert webchat_origins(None, 5020) == ["http://localhost:5020", "http://127.0.0.1:5020"]
@@ -85,8 +85,8 @@ def test_web_chat_origins_are_exact_and_default_to_the_web_chat_page(
 def test_the_rasa_server_defaults_to_loopback_and_always_has_a_token(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bot.access import ACTION_TOKEN, RASA_TOKEN
-    from bot.rasa_server import server_arguments
+    from bot.runtime.access import ACTION_TOKEN, RASA_TOKEN
+    from bot.runtime.rasa_server import server_arguments
 
     monkeypatch.setenv(RASA_TOKEN, "t0ken")
     monkeypatch.setenv(ACTION_TOKEN, "s3cret")  # both given: no development file is made
@@ -105,8 +105,8 @@ def test_a_token_that_begins_with_a_dash_reaches_rasa_as_the_token(
     an option (a CI run failed on exactly that)."""
     from rasa.cli.arguments.run import add_server_arguments
 
-    from bot.access import ACTION_TOKEN, RASA_TOKEN
-    from bot.rasa_server import server_arguments
+    from bot.runtime.access import ACTION_TOKEN, RASA_TOKEN
+    from bot.runtime.rasa_server import server_arguments
 
     monkeypatch.setenv(RASA_TOKEN, "-Xy_dash-first")
     monkeypatch.setenv(ACTION_TOKEN, "s3cret")
@@ -120,9 +120,9 @@ def test_a_token_that_begins_with_a_dash_reaches_rasa_as_the_token(
 def test_the_rasa_server_will_not_start_without_sending_the_action_secret(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.access import ACTION_TOKEN
-    from bot.processes import endpoints_for_action_port
-    from bot.rasa_server import StartupError, check_action_endpoint
+    from bot.runtime.access import ACTION_TOKEN
+    from bot.runtime.processes import endpoints_for_action_port
+    from bot.runtime.rasa_server import StartupError, check_action_endpoint
 
     (tmp_path / "endpoints.yml").write_text((PROJECT_ROOT / "endpoints.yml").read_text())
     generated = endpoints_for_action_port(5055, project_dir=tmp_path)
@@ -137,8 +137,8 @@ def test_the_rasa_server_will_not_start_without_sending_the_action_secret(
 
 
 def test_production_endpoints_send_the_action_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.production import ENDPOINTS
-    from bot.rasa_server import check_action_endpoint
+    from bot.runtime.production import ENDPOINTS
+    from bot.runtime.rasa_server import check_action_endpoint
 
     for name, value in {
         "SHOPDESK_ACTION_SERVER_URL": "http://127.0.0.1:5055/webhook",
@@ -173,7 +173,7 @@ def test_every_server_listens_on_loopback_only(bot) -> None:
 
 @pytest.mark.slow
 def test_the_rasa_http_api_needs_its_token(bot) -> None:
-    from bot.access import RASA_TOKEN, SECRETS_FILE
+    from bot.runtime.access import RASA_TOKEN, SECRETS_FILE
 
     assert bot.token
     sender = f"token-{time.time_ns()}"

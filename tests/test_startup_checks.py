@@ -37,7 +37,7 @@ def write_archive(path: Path, files: dict[str, bytes]) -> Path:
 
 
 def test_a_truncated_model_archive_is_named_and_nothing_starts(tmp_path):
-    from bot.rasa_server import StartupError, check_model
+    from bot.runtime.rasa_server import StartupError, check_model
 
     whole = write_archive(tmp_path / "whole.tar.gz", {"metadata.json": b"{}" * 50_000})
     truncated = tmp_path / "20260101-000000-broken.tar.gz"
@@ -47,7 +47,7 @@ def test_a_truncated_model_archive_is_named_and_nothing_starts(tmp_path):
 
 
 def test_an_archive_that_is_not_a_rasa_model_is_refused(tmp_path):
-    from bot.rasa_server import StartupError, check_model
+    from bot.runtime.rasa_server import StartupError, check_model
 
     archive = write_archive(tmp_path / "other.tar.gz", {"readme.txt": b"hello"})
     with pytest.raises(StartupError, match="not a usable Rasa model archive"):
@@ -60,7 +60,7 @@ def test_an_archive_that_is_not_a_rasa_model_is_refused(tmp_path):
 
 
 def test_a_models_folder_without_an_archive_says_train_first(tmp_path):
-    from bot.rasa_server import StartupError, check_model
+    from bot.runtime.rasa_server import StartupError, check_model
 
     with pytest.raises(StartupError, match="run `rasa train`"):
         check_model(str(tmp_path))
@@ -71,14 +71,14 @@ def test_a_models_folder_without_an_archive_says_train_first(tmp_path):
 def test_the_rasa_server_refuses_to_start_on_a_corrupt_model_with_one_clear_line(tmp_path):
     broken = tmp_path / "broken.tar.gz"
     broken.write_bytes(b"\x1f\x8b\x08\x00garbage")
-    result = run_module("bot.rasa_server", "run", "--model", str(broken), "--port", "1")
+    result = run_module("bot.runtime.rasa_server", "run", "--model", str(broken), "--port", "1")
     assert result.returncode == 2
     assert f"shopdesk: the Rasa server cannot start: {broken}" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_an_unreachable_database_is_a_clear_error_with_the_password_hidden():
-    from bot.rasa_server import StartupError, check_database
+    from bot.runtime.rasa_server import StartupError, check_database
 
     url = f"postgresql://shopdesk:s3cret-pw@127.0.0.1:{free_port()}/shopdesk"
     with pytest.raises(StartupError) as raised:
@@ -88,9 +88,11 @@ def test_an_unreachable_database_is_a_clear_error_with_the_password_hidden():
     assert "s3cret-pw" not in message and "***" in message
 
 
-@pytest.mark.parametrize("lock_store_type", ["redis", "bot.lock_store.AtomicRedisLockStore"])
+@pytest.mark.parametrize(
+    "lock_store_type", ["redis", "bot.runtime.lock_store.AtomicRedisLockStore"]
+)
 def test_an_unreachable_lock_store_is_a_clear_error(tmp_path, lock_store_type):
-    from bot.rasa_server import StartupError, check_lock_store
+    from bot.runtime.rasa_server import StartupError, check_lock_store
 
     port = free_port()
     endpoints = tmp_path / "endpoints.yml"
@@ -102,7 +104,7 @@ def test_an_unreachable_lock_store_is_a_clear_error(tmp_path, lock_store_type):
 
 
 def test_production_mode_lists_every_missing_setting():
-    from bot.production import ProductionConfigError, production_environment
+    from bot.runtime.production import ProductionConfigError, production_environment
 
     with pytest.raises(ProductionConfigError) as raised:
         production_environment({"SHOPDESK_DB_URL": "postgresql://u:p@db/shopdesk"})
@@ -117,7 +119,7 @@ def test_production_mode_lists_every_missing_setting():
 
 
 def test_production_mode_refuses_sqlite():
-    from bot.production import REQUIRED, ProductionConfigError, production_environment
+    from bot.runtime.production import REQUIRED, ProductionConfigError, production_environment
 
     environ = {name: "x" for name in REQUIRED} | {"SHOPDESK_DB_URL": "sqlite:///a.db"}
     with pytest.raises(ProductionConfigError, match="PostgreSQL"):
@@ -153,7 +155,7 @@ def test_a_model_with_a_component_config_yml_no_longer_names_is_out_of_date(tmp_
     """Rasa's dry run misses a removed component; `shopdesk train` must not."""
     import shutil
 
-    from bot.project import latest_model, model_has_the_configured_components
+    from bot.runtime.models import latest_model, model_has_the_configured_components
 
     model = latest_model()
     assert model is not None, "scripts/test.sh trains before pytest runs"

@@ -9,7 +9,7 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.store_entities import LOOKUPS_FILE, load_store_entities
+from bot.answers.store_entities import LOOKUPS_FILE, load_store_entities
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def entities():
 
 def test_the_lookup_tables_are_generated_from_the_store_profile(entities):
     assert LOOKUPS_FILE.read_text(encoding="utf-8") == entities.lookup_tables(), (
-        "data/nlu/lookups.yml is out of date: run `python -m bot.store_entities`"
+        "data/nlu/lookups.yml is out of date: run `python -m bot.answers.store_entities`"
     )
 
 
@@ -118,8 +118,8 @@ def test_without_a_named_fact_the_general_answer(shared):
 
 
 def test_a_template_broken_only_for_a_named_country_stops_start_up(tmp_path):
-    from bot.faq import FaqBook, FaqError
-    from bot.project import PROJECT_ROOT
+    from bot.answers.faq import FaqBook, FaqError
+    from bot.settings import PROJECT_ROOT
 
     faq = yaml.safe_load((PROJECT_ROOT / "data" / "faq.yml").read_text())
     faq["answers"]["delivery_options"]["template"] = (
@@ -154,7 +154,7 @@ def test_an_item_problem_is_faulty_or_a_wrong_item(entities):
 
 
 def test_a_word_may_name_one_case_only():
-    from bot.store_entities import StoreEntities
+    from bot.answers.store_entities import StoreEntities
 
     store = yaml.safe_load((LOOKUPS_FILE.parent.parent / "store.yml").read_text())
     store["return_cases"]["sale"].append("worn")

@@ -33,7 +33,7 @@ def ask(page, text: str, expect_more_than: int) -> list[str]:
 
 
 def test_a_customer_chats_on_the_shop_page(bot, browser, databases):
-    from bot.conversations import ConversationLog
+    from bot.storage.conversation_log import ConversationLog
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1100, "height": 760})
@@ -124,8 +124,11 @@ def test_a_made_up_stored_session_id_is_replaced_by_a_signed_one(bot, browser, d
     assert re.fullmatch(r"[0-9a-f]{32}\.[A-Za-z0-9_-]{43}", issued)
     assert page.locator(".sd-bubble").count() == 0  # the planted history is gone
     ask(page, "which payment methods do you accept?", 0)
-    texts = [e["text"] for e in stored_events(databases["SHOPDESK_DB_URL"], victim)
-             if e["event"] == "user"]
+    texts = [
+        e["text"]
+        for e in stored_events(databases["SHOPDESK_DB_URL"], victim)
+        if e["event"] == "user"
+    ]
     assert texts == ["hello"]  # nothing reached the other conversation
     page.close()
 

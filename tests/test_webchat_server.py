@@ -1,4 +1,4 @@
-"""The web chat server (bot/webchat/) under issue 14: the demo page's script URL comes from
+"""The web chat server (bot/channels/webchat/) under issue 14: the demo page's script URL comes from
 configuration, never from the request's Host header; every response carries security
 headers; and the widget's files stay loadable by shop pages on other origins.
 
@@ -15,8 +15,8 @@ from threading import Thread
 
 import pytest
 
-from bot.webchat import create_app
-from bot.webchat.security import SOCKET_URL, WEBCHAT_URL, WIDGET_FILES, WebchatConfigError
+from bot.channels.webchat import create_app
+from bot.channels.webchat.security import SOCKET_URL, WEBCHAT_URL, WIDGET_FILES, WebchatConfigError
 from tests.conftest import ORDER_TOKEN_TEST_SECRET, serve_in_tests
 from tests.network import call
 
@@ -208,7 +208,7 @@ def shop_page(bot) -> Iterator[str]:
 @pytest.fixture()
 def logged_in_shop_page(bot) -> Iterator[str]:
     """The page a logged-in customer of order 604731 sees: the shop's server minted a token."""
-    from bot.order_tokens import mint
+    from bot.answers.order_tokens import mint
 
     token = mint("604731", ttl_seconds=600, secret=ORDER_TOKEN_TEST_SECRET.encode())
     yield from serve_shop_page(bot, f'data-order-token="{token}"')

@@ -126,8 +126,9 @@ async def stored(databases, sender: str, count: int) -> list[dict]:
     in the background: nothing to await but the database)."""
     deadline = time.monotonic() + TIMEOUT
     while True:
-        events = [e for e in stored_events(databases["SHOPDESK_DB_URL"], sender)
-                  if e["event"] == "user"]
+        events = [
+            e for e in stored_events(databases["SHOPDESK_DB_URL"], sender) if e["event"] == "user"
+        ]
         if len(events) >= count or time.monotonic() > deadline:
             return events
         await asyncio.sleep(0.2)

@@ -15,7 +15,7 @@ messages in any span of that length. Over a limit, the message is refused before
 it; the caller is told how many whole seconds to wait (never too few).
 
 The client address is the socket's peer, or, from a proxy in SHOPDESK_TRUSTED_PROXIES, the
-address it forwards (bot/proxies.py). This machine's own addresses are exempt by default:
+address it forwards (bot/runtime/proxies.py). This machine's own addresses are exempt by default:
 tools and tests run there, and a reverse proxy on the same machine that is not declared
 trusted would otherwise put every customer under one counter (set SHOPDESK_TRUSTED_PROXIES;
 a warning is logged once when such a proxy forwards an address that is ignored).
@@ -43,7 +43,13 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from sanic import Request
 
-from bot.proxies import TRUSTED_PROXIES, Network, client_address, in_networks, trusted_proxies
+from bot.runtime.proxies import (
+    TRUSTED_PROXIES,
+    Network,
+    client_address,
+    in_networks,
+    trusted_proxies,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +76,7 @@ class Refusal:
 
     def reason(self) -> str:
         whose = "from your address" if self.scope == "address" else "in this conversation"
-        return (
-            f"too many messages {whose}; wait {self.retry_after} seconds, then send it again"
-        )
+        return f"too many messages {whose}; wait {self.retry_after} seconds, then send it again"
 
 
 @dataclass(frozen=True)
@@ -129,7 +133,7 @@ def _networks(channel: str, value: Any) -> tuple[Network, ...]:
 
 def default_storage(environ: Mapping[str, str] | None = None) -> str:
     """Production's Redis (the lock store's, SHOPDESK_REDIS_*) when configured, else memory."""
-    from bot.production import DEFAULTS
+    from bot.runtime.production import DEFAULTS
 
     environ = os.environ if environ is None else environ
     host = environ.get("SHOPDESK_REDIS_HOST")

@@ -137,9 +137,7 @@ class RestInput(RasaRestInput):
         if not message.strip():
             raise BadRequest(400, "`message` is empty")
         if len(message) > self.max_message_chars:
-            raise BadRequest(
-                413, f"`message` is longer than {self.max_message_chars} characters"
-            )
+            raise BadRequest(413, f"`message` is longer than {self.max_message_chars} characters")
         if CONTROL_CHARACTERS.search(message):
             raise BadRequest(400, "`message` contains control characters")
 

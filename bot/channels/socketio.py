@@ -46,8 +46,8 @@ from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
 
-from bot.access import RASA_TOKEN, read_secret
 from bot.channels.limits import ChannelLimiter, ClientAddresses, RateLimits
+from bot.runtime.access import RASA_TOKEN, read_secret
 
 logger = logging.getLogger(__name__)
 

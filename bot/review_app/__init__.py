@@ -19,11 +19,6 @@ _app_numbers = itertools.count()
 
 
 def create_app(settings: ReviewAppSettings | None = None) -> Sanic:
-    from bot.conversations import ConversationLog
-    from bot.project import domain_intents
-    from bot.proxies import proxy_networks
-    from bot.records import Records
-    from bot.review import ReviewStore
     from bot.review_app.pages import (
         auth,
         conversations,
@@ -36,7 +31,12 @@ def create_app(settings: ReviewAppSettings | None = None) -> Sanic:
         retrain,
     )
     from bot.review_app.security import authenticate, security_headers
-    from bot.staff import StaffAccounts
+    from bot.runtime.models import domain_intents
+    from bot.runtime.proxies import proxy_networks
+    from bot.storage.conversation_log import ConversationLog
+    from bot.storage.handoffs_and_feedback import Records
+    from bot.storage.reviews import ReviewStore
+    from bot.storage.staff import StaffAccounts
 
     settings = settings or ReviewAppSettings()
     # Sanic keeps a registry of app names; tests build several apps in one process.

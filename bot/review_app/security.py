@@ -21,12 +21,13 @@ from sanic import Request
 from sanic.exceptions import Forbidden
 from sanic.response import HTTPResponse, json, redirect
 
-from bot.http_headers import add_headers
 from bot.review_app.threads import in_thread
+from bot.runtime.http_headers import add_headers
 
 SESSION_COOKIE = "shopdesk_session"
 LOGIN_CSRF_COOKIE = "shopdesk_login_csrf"
-# /metrics checks its own token or loopback client (bot.metrics_access): Prometheus has no session.
+# /metrics checks its own token or loopback client (bot.runtime.metrics_access): Prometheus has no
+# session.
 PUBLIC_PATHS = ("/login", "/health", "/metrics")
 PUBLIC_PREFIXES = ("/static/",)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

@@ -11,11 +11,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.access import RASA_TOKEN, read_secret
-from bot.database import db_url
-from bot.discovery import DEFAULT_DISTANCE_THRESHOLD
-from bot.export import ExportPaths
-from bot.project import MODELS_DIR, PROJECT_ROOT
+from bot.learning.discovery import DEFAULT_DISTANCE_THRESHOLD
+from bot.learning.export import ExportPaths
+from bot.runtime.access import RASA_TOKEN, read_secret
+from bot.settings import MODELS_DIR, PROJECT_ROOT, db_url
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -63,16 +62,14 @@ class ReviewAppSettings:
     # The project whose data/ and tests/ the export writes to (this checkout by default).
     export_paths: ExportPaths = field(
         default_factory=lambda: ExportPaths.under(
-            Path(os.environ.get("SHOPDESK_PROJECT_DIR") or Path(__file__).resolve().parents[2])
+            Path(os.environ.get("SHOPDESK_PROJECT_DIR") or PROJECT_ROOT)
         )
     )
-    domain_path: Path = field(
-        default_factory=lambda: Path(__file__).resolve().parents[2] / "domain.yml"
-    )
+    domain_path: Path = field(default_factory=lambda: PROJECT_ROOT / "domain.yml")
     # The encoder discovery embeds with when the project has no model archive yet (tests);
     # with one, the served model's own encoder is used (bot/review_app/pages/discovery.py).
     discovery_encoder: Path | None = None
-    # Discovery's largest average cosine distance within a group (bot/discovery.py).
+    # Discovery's largest average cosine distance within a group (bot/learning/discovery.py).
     discovery_distance: float = DEFAULT_DISTANCE_THRESHOLD
     page_size: int = 25
     # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed; any other

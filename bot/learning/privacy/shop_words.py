@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.store_entities import STORE_FILE
+from bot.answers.store_entities import STORE_FILE
 
 SECTION = "product_and_brand_words"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import redirect
 
-from bot.proxies import client_address
 from bot.review_app.rendering import render
 from bot.review_app.security import (
     LOGIN_CSRF_COOKIE,
@@ -18,7 +17,8 @@ from bot.review_app.security import (
     valid_login_token,
 )
 from bot.review_app.threads import in_thread
-from bot.staff import SESSION_LIFETIME, TooManyAttempts
+from bot.runtime.proxies import client_address
+from bot.storage.staff import SESSION_LIFETIME, TooManyAttempts
 
 bp = Blueprint("auth")
 # What the login page may say: fixed texts, chosen by code, never words from a request.

@@ -4,7 +4,8 @@ Reading and writing the database (the index's sync included) runs in a worker th
 Sanic's event loop, so a long query or an export elsewhere never stalls other staff. The
 `outcome` filter (with `reason`, and `intent` as the session's question) lists the
 conversations behind a dashboard figure: those with a session started in the date range that
-the figure counts (`bot/outcome_stats.py`). The `frustrated` and `language` filters list the
+the figure counts (`bot/review_app/stats/outcome_figures.py`). The `frustrated` and `language`
+filters list the
 conversations with such a message sent within the dates, as the dashboard's shares count them.
 """
 
@@ -21,7 +22,18 @@ from sanic import Blueprint, Request
 from sanic.exceptions import NotFound
 from sanic.response import redirect
 
-from bot.conversation_index import (
+from bot.review_app.pages.dashboard import DEFAULT_DAYS, EARLIEST, MAX_DAYS
+from bot.review_app.rendering import page_url, render
+from bot.review_app.stats.outcome_figures import ANY, conversations_with
+from bot.review_app.stats.outcomes import (
+    ABANDONED,
+    ABANDONED_REASONS,
+    HANDED_OFF,
+    RESOLVED,
+    UNRECORDED,
+)
+from bot.review_app.threads import in_thread
+from bot.storage.conversation_index import (
     ANSWERED_BY,
     OTHER_LANGUAGES,
     ConversationFilter,
@@ -29,13 +41,8 @@ from bot.conversation_index import (
     find_conversations,
     languages,
 )
-from bot.outcome_stats import ANY, conversations_with
-from bot.outcomes import ABANDONED, ABANDONED_REASONS, HANDED_OFF, RESOLVED, UNRECORDED
-from bot.records import HANDOFF_REASONS
-from bot.review import NotAllowed, ReviewError
-from bot.review_app.pages.dashboard import DEFAULT_DAYS, EARLIEST, MAX_DAYS
-from bot.review_app.rendering import page_url, render
-from bot.review_app.threads import in_thread
+from bot.storage.handoffs_and_feedback import HANDOFF_REASONS
+from bot.storage.reviews import NotAllowed, ReviewError
 
 bp = Blueprint("conversations")
 # The alerts a conversation page shows after a refused change, by the code in its URL: a

@@ -6,8 +6,8 @@ JavaScript and no CDN, and pass the page's CSP (`img-src 'self' data:`). Each ch
 text and the same numbers as a table. Reading and drawing run in a worker thread; drawing is
 serialised by a lock (matplotlib is not thread-safe) and cached for unchanged figures. The
 outcome figures (resolved, handed off, abandoned, per reason and per intent) come from
-`bot/outcome_stats.py`, the shares of frustrated and other-language messages from
-`bot/signal_stats.py`, for the same days, each linking to the conversations behind it.
+`bot/review_app/stats/outcome_figures.py`, the shares of frustrated and other-language messages from
+`bot/review_app/stats/signals.py`, for the same days, each linking to the conversations behind it.
 """
 
 from __future__ import annotations
@@ -23,9 +23,13 @@ from typing import Any
 
 from sanic import Blueprint, Request
 
-from bot.outcome_stats import OutcomeSummary, outcome_summary
-from bot.outcomes import ABANDONED_REASONS, UNRECORDED
-from bot.records import (
+from bot.review_app.rendering import render
+from bot.review_app.stats.inbox_and_dashboard import DashboardStats, dashboard_stats
+from bot.review_app.stats.outcome_figures import OutcomeSummary, outcome_summary
+from bot.review_app.stats.outcomes import ABANDONED_REASONS, UNRECORDED
+from bot.review_app.stats.signals import SignalShares, signal_shares
+from bot.review_app.threads import in_thread
+from bot.storage.handoffs_and_feedback import (
     ASKED_FOR_HUMAN,
     COMPLAINT,
     FRUSTRATION,
@@ -33,10 +37,6 @@ from bot.records import (
     OTHER_LANGUAGE,
     REPEATED_FALLBACK,
 )
-from bot.review_app.rendering import render
-from bot.review_app.threads import in_thread
-from bot.review_stats import DashboardStats, dashboard_stats
-from bot.signal_stats import SignalShares, signal_shares
 
 bp = Blueprint("dashboard")
 

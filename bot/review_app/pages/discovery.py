@@ -1,7 +1,7 @@
 """Intent discovery in the review app: groups of messages no intent covers, and what staff
 decide about each (an existing intent, excluded, or a new intent they name).
 
-The groups come from `bot/discovery.py` with the served model's own encoder (the newest
+The groups come from `bot/learning/discovery.py` with the served model's own encoder (the newest
 archive in the project's models/, else `settings.discovery_encoder`, else the packaged base
 model). Unpacking the encoder and embedding every training example is the slow part, so it is
 done once per model and kept; each page view embeds only the unreviewed candidates, in a
@@ -21,7 +21,7 @@ import numpy as np
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 
-from bot.discovery import (
+from bot.learning.discovery import (
     Candidate,
     Cluster,
     cluster_candidates,
@@ -30,16 +30,16 @@ from bot.discovery import (
     intent_embeddings,
     unreviewed_messages,
 )
-from bot.new_intents import (
+from bot.review_app.rendering import render
+from bot.review_app.threads import in_thread
+from bot.runtime.models import latest_model
+from bot.storage.new_intents import (
     NewIntentError,
     add_new_intent,
     check_new_intent_name,
     new_intent_names,
 )
-from bot.project import latest_model
-from bot.review import ReviewError
-from bot.review_app.rendering import render
-from bot.review_app.threads import in_thread
+from bot.storage.reviews import ReviewError
 
 bp = Blueprint("discovery")
 

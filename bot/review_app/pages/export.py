@@ -12,7 +12,7 @@ import asyncio
 
 from sanic import Blueprint, Request
 
-from bot.export import ExportError, export_reviewed
+from bot.learning.export import ExportError, export_reviewed
 from bot.review_app.rendering import render
 from bot.review_app.security import require_admin
 from bot.review_app.threads import in_thread

@@ -12,11 +12,11 @@ import urllib.error
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 
-from bot.rasa_api import resume_conversation
-from bot.records import TAKEN, Handoff
 from bot.review_app.rendering import render
 from bot.review_app.threads import in_thread
-from bot.staff import StaffMember
+from bot.runtime.rasa_api import resume_conversation
+from bot.storage.handoffs_and_feedback import TAKEN, Handoff
+from bot.storage.staff import StaffMember
 
 bp = Blueprint("handoffs")
 QUEUE_LIMIT = 200  # requests shown; the page says how many more there are

@@ -1,5 +1,6 @@
 """The NLU inbox: customer messages the classifier was unsure about, grouped by similar text,
-in the review queue's order (bot/review_queue.py), with the reviews still waiting for training
+in the review queue's order (bot/learning/review_queue.py), with the reviews still waiting for
+training
 and, for admins, the "Retrain now" button (bot/review_app/pages/retrain.py).
 
 Staff label a whole group at once (one intent for all its messages) or exclude it from the
@@ -16,19 +17,19 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 
-from bot.review import ReviewError
+from bot.learning.review_queue import STRATEGIES
+from bot.learning.training_backlog import DEFINITION, training_backlog
 from bot.review_app.pages.retrain import jobs
 from bot.review_app.rendering import page_url, render
-from bot.review_app.threads import in_thread
-from bot.review_queue import STRATEGIES
-from bot.review_stats import (
+from bot.review_app.stats.inbox_and_dashboard import (
     INBOX_SCAN_LIMIT,
     INBOX_THRESHOLD,
     InboxPage,
     inbox_conversations,
     inbox_page,
 )
-from bot.training_backlog import DEFINITION, training_backlog
+from bot.review_app.threads import in_thread
+from bot.storage.reviews import ReviewError
 
 bp = Blueprint("inbox")
 

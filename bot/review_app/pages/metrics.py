@@ -2,7 +2,7 @@
 
 Requests, their latency, login outcomes and saved reviews are counted by middleware from each
 request's route and response, so the pages themselves stay as they are; open handoffs are
-read from the database when Prometheus scrapes. Who may read the page: `bot.metrics_access`.
+read from the database when Prometheus scrapes. Who may read the page: `bot.runtime.metrics_access`.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from prometheus_client.core import GaugeMetricFamily
 from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, raw
 
-from bot.metrics_access import refuse_metrics
-from bot.records import Records
 from bot.review_app.threads import in_thread
+from bot.runtime.metrics_access import refuse_metrics
+from bot.storage.handoffs_and_feedback import Records
 
 logger = logging.getLogger(__name__)
 

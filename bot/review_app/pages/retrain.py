@@ -1,6 +1,7 @@
 """Retrain: start `shopdesk retrain` from the review app (admins) and watch it run.
 
-The run is a background process (bot/retrain_job.py), one at a time across all workers; this
+The run is a background process (bot/learning/retrain_job.py), one at a time across all workers;
+this
 page shows its latest lines and elapsed time, reloading itself while it runs (an HTTP
 `Refresh` header: no script needed), then the result and the promotion decision.
 """
@@ -12,7 +13,7 @@ import time
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 
-from bot.retrain_job import RetrainBusy, RetrainJobs, RetrainRun
+from bot.learning.retrain_job import RetrainBusy, RetrainJobs, RetrainRun
 from bot.review_app.rendering import render
 from bot.review_app.security import require_admin
 from bot.review_app.threads import in_thread
