@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # imported where used: `shopdesk` starts without numpy and SQ
     from sqlalchemy.engine import Connection, Engine
 
 # The benchmark's winner orders the inbox and the CLI: change it here, and only here.
-DEFAULT_STRATEGY = "margin"
+DEFAULT_STRATEGY = "lowest_confidence"
 STRATEGIES = {
     "random": "a fixed random order (any message as likely to come first as another)",
     "lowest_confidence": "the classifier's least confident first (smallest top-1 confidence)",
