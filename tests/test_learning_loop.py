@@ -112,6 +112,7 @@ def test_review_export_is_valid_masked_and_idempotent(bot, databases, talked, tm
         "stories": tmp_path / "reviewed_stories.yml",
     }
     flags = [f"--{name}={path}" for name, path in outputs.items()]
+    flags.append(f"--held-back={tmp_path / 'reviewed_heldout.yml'}")  # not the project's
     first = shopdesk("export", *flags, env=env).stdout
     assert first.splitlines()[0].endswith("2 new, 2 in all"), first
     assert first.splitlines()[1].endswith("1 new, 1 in all"), first

@@ -20,6 +20,7 @@ def command_export(args: argparse.Namespace) -> int:
         transcripts=args.transcripts or defaults.transcripts,
         stories=args.stories or defaults.stories,
         held_out=(*defaults.held_out, *(getattr(args, "held_out", None) or [])),
+        held_back=getattr(args, "held_back", None) or defaults.held_back,
     )
     print(export_reviewed(ConversationLog(), ReviewStore(), paths).summary())
     return 0
@@ -77,6 +78,9 @@ def add_learning_parsers(subcommands: Any) -> None:
     export.add_argument("--nlu", type=Path, help="default data/nlu/reviewed.yml")
     export.add_argument("--transcripts", type=Path, help="default data/transcripts/reviewed.jsonl")
     export.add_argument("--stories", type=Path, help="default tests/reviewed_stories.yml")
+    export.add_argument(
+        "--held-back", type=Path, help="the held-back share; default tests/reviewed_heldout.yml"
+    )
     export.add_argument(
         "--held-out",
         type=Path,
