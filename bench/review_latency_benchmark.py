@@ -68,7 +68,7 @@ def write_log(url: str, conversations: int) -> dict[str, int]:
     from bot.storage.reviews import ReviewStore
     from bot.storage.staff import StaffAccounts
     from bot.storage.tracker_store import ShopdeskTrackerStore
-    from tests.logged_conversations import conversation_events
+    from tests.helpers.logged_conversations import conversation_events
 
     domain = Domain.load(ROOT / "domain.yml")
     store = ShopdeskTrackerStore(domain, host=url)
@@ -133,7 +133,7 @@ def serve(mode: str, url: str, port: int, project: Path) -> None:
 
 @contextlib.contextmanager
 def review_app(mode: str, url: str, project: Path) -> Iterator[str]:
-    from tests.conftest import free_port
+    from tests.helpers.http import free_port
 
     port = free_port()
     command = [sys.executable, __file__, "--serve", mode, "--db", url, "--port", str(port)]

@@ -212,7 +212,7 @@ class StoreEntities:
         header = (
             "# Generated from data/store.yml and Babel's country names by "
             "`python -m bot.answers.store_entities`;\n"
-            "# do not edit by hand (tests/test_store_entities.py checks it is current).\n"
+            "# do not edit by hand (tests/unit/test_store_entities.py checks it is current).\n"
         )
         blocks = [
             ("country", countries),

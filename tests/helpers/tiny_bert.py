@@ -1,0 +1,68 @@
+"""A randomly initialised 2-layer BERT with a WordPiece vocabulary of a few shop words: the
+classifier's tests train it offline in seconds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TOY_EXAMPLES = {
+    "track_order": [
+        "where is my order",
+        "where is my parcel",
+        "track my order please",
+        "has my parcel shipped yet",
+        "my order has not arrived",
+        "status of my order",
+        "when does my parcel arrive",
+        "track parcel",
+    ],
+    "get_refund": [
+        "i want my money back",
+        "refund please",
+        "give me a refund",
+        "i want a refund for the boots",
+        "money back for my return",
+        "how do i get a refund",
+        "refund the jacket",
+        "send my money back",
+    ],
+    "greet": [
+        "hello",
+        "hi there",
+        "good morning",
+        "hey",
+        "hello there",
+        "hi",
+        "good evening",
+        "hey there",
+    ],
+}
+
+
+TINY_VOCAB_WORDS = sorted(
+    {word for texts in TOY_EXAMPLES.values() for text in texts for word in text.split()}
+    | {"cancel", "invoice", "account", "?", "!", ".", ","}
+)
+
+
+def write_tiny_bert(directory: Path, hidden_size: int = 32) -> Path:
+    """Save a randomly initialised 2-layer BERT and its WordPiece tokenizer to `directory`."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *TINY_VOCAB_WORDS]
+    (directory / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tokenizer = BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=True)
+    tokenizer.save_pretrained(directory)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=hidden_size,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(directory, safe_serialization=True)
+    return directory
