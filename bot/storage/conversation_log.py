@@ -41,7 +41,7 @@ OTHER_LANGUAGE_INTENT = "other_language"
 PIPELINE_INTENTS = frozenset({FALLBACK_INTENT, OTHER_LANGUAGE_INTENT})
 
 # Rasa's `SQLTrackerStore.SQLEvent` table, declared here so that reading the log does not
-# import Rasa (tests/test_conversations.py checks the two agree).
+# import Rasa (tests/unit/test_conversation_log.py checks the two agree).
 EVENTS = Table(
     "events",
     MetaData(),
