@@ -14,9 +14,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.helpers.http import free_port
-from tests.helpers.live_bot import Bot, FakeGraphApi, served_model_arguments
+from tests.helpers.live_bot import Bot, FakeGraphApi, messenger_settings, served_model_arguments
 from tests.helpers.project import (
-    MESSENGER_APP_SECRET,
     ORDER_TOKEN_TEST_SECRET,
     PROJECT_ROOT,
     TRUSTED_TEST_PROXY,
@@ -48,12 +47,7 @@ def bot(databases, fake_graph_api) -> Iterator[Bot]:
     from bot.runtime.access import RASA_TOKEN, read_secret
 
     ports = {name: free_port() for name in ("rasa", "actions", "review", "webchat")}
-    messenger = {
-        "FACEBOOK_VERIFY_TOKEN": "larkspur-verify",
-        "FACEBOOK_APP_SECRET": MESSENGER_APP_SECRET,
-        "FACEBOOK_PAGE_ACCESS_TOKEN": "test-page-token",
-        "FACEBOOK_GRAPH_API_URL": fake_graph_api.url,
-    }
+    messenger = messenger_settings(fake_graph_api)
     process = subprocess.Popen(
         [
             sys.executable,

@@ -30,10 +30,10 @@ import pytest
 from tests.helpers.action_calls import action_call
 from tests.helpers.channels import messenger_event, signed
 from tests.helpers.http import free_port
-from tests.helpers.live_bot import served_model_arguments
+from tests.helpers.live_bot import messenger_settings, served_model_arguments
 from tests.helpers.logged_conversations import stored_events
 from tests.helpers.network import listens_on_loopback_only
-from tests.helpers.project import MESSENGER_APP_SECRET, PROJECT_ROOT
+from tests.helpers.project import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -149,10 +149,7 @@ def production(stores, tmp_path_factory, fake_graph_api) -> Iterator[Production]
         "RASA_AUTH_TOKEN": API_TOKEN,
         "SHOPDESK_METRICS_TOKEN": METRICS_TOKEN,
         "SHOPDESK_ACTION_SERVER_TOKEN": ACTION_SECRET,
-        "FACEBOOK_VERIFY_TOKEN": "larkspur-verify",
-        "FACEBOOK_APP_SECRET": MESSENGER_APP_SECRET,
-        "FACEBOOK_PAGE_ACCESS_TOKEN": "test-page-token",
-        "FACEBOOK_GRAPH_API_URL": fake_graph_api.url,
+        **messenger_settings(fake_graph_api),
     }
     process = subprocess.Popen(
         [

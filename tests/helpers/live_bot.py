@@ -84,3 +84,15 @@ def served_model_arguments() -> list[str]:
     instead of training on the full data (e.g. a small model on a small machine)."""
     model = os.environ.get("SHOPDESK_TEST_MODEL")
     return ["--model", model] if model else []
+
+
+def messenger_settings(graph_api: FakeGraphApi) -> dict[str, str]:
+    """The Messenger channel's environment for a test bot, its Graph API being `graph_api`."""
+    from tests.helpers.project import MESSENGER_APP_SECRET
+
+    return {
+        "FACEBOOK_VERIFY_TOKEN": "larkspur-verify",
+        "FACEBOOK_APP_SECRET": MESSENGER_APP_SECRET,
+        "FACEBOOK_PAGE_ACCESS_TOKEN": "test-page-token",
+        "FACEBOOK_GRAPH_API_URL": graph_api.url,
+    }

@@ -96,3 +96,22 @@ class FakeRasa:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
+
+
+def add_staff(db_url: str, **roles: str) -> None:
+    """Staff accounts, all with PASSWORD: `add_staff(url, ana="reviewer", ada="admin")`."""
+    from bot.storage.staff import StaffAccounts
+
+    accounts = StaffAccounts(db_url)
+    for name, role in roles.items():
+        accounts.create(name, PASSWORD, role)
+    accounts.engine.dispose()
+
+
+def review_app(**settings):
+    """The review app with `settings` (ReviewAppSettings' fields), under sanic-testing's client."""
+    from bot.review_app import create_app
+    from bot.review_app.settings import ReviewAppSettings
+    from tests.helpers.http import serve_in_tests
+
+    return serve_in_tests(create_app(ReviewAppSettings(**settings)))

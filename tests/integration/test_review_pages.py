@@ -17,9 +17,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.helpers.http import free_port, serve_in_tests
+from tests.helpers.http import free_port
 from tests.helpers.logged_conversations import bot_says, conversation_events, save, user
-from tests.helpers.review_app import PASSWORD, Browser, FakeRasa, at, group_form, groups
+from tests.helpers.review_app import (
+    Browser,
+    FakeRasa,
+    add_staff,
+    at,
+    group_form,
+    groups,
+    review_app,
+)
 
 SCRIPT = "<script>alert(1)</script>"
 ODD_ID = "web:ana/1 ?&x=<b>"  # needs quoting in links, escaping in HTML
@@ -31,20 +39,10 @@ ODD_ID = "web:ana/1 ?&x=<b>"  # needs quoting in links, escaping in HTML
 @pytest.fixture()
 def make_app(db_url: str):
     """Builds the review app on the test database, with staff accounts ana and ben."""
-
-    from bot.review_app import create_app
-    from bot.review_app.settings import ReviewAppSettings
-    from bot.storage.staff import StaffAccounts
-
-    accounts = StaffAccounts(db_url)
-    for name in ("ana", "ben"):
-        accounts.create(name, PASSWORD)
-    accounts.engine.dispose()
+    add_staff(db_url, ana="reviewer", ben="reviewer")
 
     def build(**settings):
-        app = create_app(ReviewAppSettings(db_url=db_url, **settings))
-        serve_in_tests(app)
-        return app
+        return review_app(db_url=db_url, **settings)
 
     return build
 

@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 
 from bot.learning import review_queue
-from tests.helpers.http import serve_in_tests
 from tests.helpers.logged_conversations import save, user
-from tests.helpers.review_app import PASSWORD, Browser, group_form, groups
+from tests.helpers.review_app import Browser, add_staff, group_form, groups, review_app
 
 FAKE_RETRAIN = """\
 import pathlib, sys, time
@@ -59,14 +58,8 @@ def gate(tmp_path: Path):
 @pytest.fixture()
 def make_app(db_url: str, project: Path, tmp_path: Path, gate: Path):
     from bot.learning.export import ExportPaths
-    from bot.review_app import create_app
-    from bot.review_app.settings import ReviewAppSettings
-    from bot.storage.staff import StaffAccounts
 
-    accounts = StaffAccounts(db_url)
-    accounts.create("ada", PASSWORD, "admin")
-    accounts.create("rob", PASSWORD, "reviewer")
-    accounts.engine.dispose()
+    add_staff(db_url, ada="admin", rob="reviewer")
     script = tmp_path / "fake_retrain.py"
     script.write_text(FAKE_RETRAIN, encoding="utf-8")
 
@@ -78,9 +71,7 @@ def make_app(db_url: str, project: Path, tmp_path: Path, gate: Path):
             "retrain_dir": tmp_path / "review-retrain",
             "retrain_command": (sys.executable, str(script), str(gate)),
         }
-        app = create_app(ReviewAppSettings(**{**defaults, **settings}))
-        serve_in_tests(app)
-        return app
+        return review_app(**{**defaults, **settings})
 
     return build
 
