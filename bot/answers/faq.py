@@ -182,7 +182,8 @@ class FaqBook:
         except jinja2.TemplateSyntaxError as error:
             raise FaqError(f"{faq_path}: handoff: line {error.lineno}: {error.message}") from error
         order_checks = compile_order_checks(raw.get("order_checks"), environment, faq_path)
-        topics = compile_topics(raw.get("topics"), environment, set(store.get("topics", {})))
+        known_topics = set(store.get("topics", {}))
+        topics = compile_topics(raw.get("topics"), environment, known_topics, faq_path)
         book = cls(answers, asks, store, handoff, order_checks, topics)
         book.unfilled = tuple(unfilled)
         if unfilled:

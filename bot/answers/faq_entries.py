@@ -161,16 +161,17 @@ def compile_order_checks(
 
 
 def compile_topics(
-    raw: Any, environment: SandboxedEnvironment, known: set[str]
+    raw: Any, environment: SandboxedEnvironment, known: set[str], faq_path: Path | str
 ) -> dict[str, jinja2.Template]:
     """The `topics:` answers, compiled; each key must be a topic of store.yml's `topics`."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise FaqError("faq.yml: topics: expected a mapping of topic -> text")
+        raise FaqError(f"{faq_path}: topics: expected a mapping of topic -> text")
     unknown = sorted(set(raw) - known)
     if unknown:
-        raise FaqError(f"faq.yml: topics: {', '.join(unknown)} not in store.yml's topics")
+        raise FaqError(f"{faq_path}: topics: {', '.join(unknown)} not in store.yml's topics")
     return {
-        topic: compile_text(text, environment, f"topics.{topic}") for topic, text in raw.items()
+        topic: compile_text(text, environment, f"{faq_path}: topics.{topic}")
+        for topic, text in raw.items()
     }

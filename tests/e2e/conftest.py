@@ -42,7 +42,8 @@ def databases(tmp_path_factory) -> dict[str, str]:
     return urls
 
 
-@pytest.fixture(scope="session")
+# Package scope: stopped when the last end-to-end test is done, not at the end of the session.
+@pytest.fixture(scope="package")
 def bot(databases, fake_graph_api) -> Iterator[Bot]:
     from bot.runtime.access import RASA_TOKEN, read_secret
 

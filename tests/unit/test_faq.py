@@ -152,3 +152,20 @@ def test_topics_must_be_the_store_profiles_and_render(tmp_path):
     faq["topics"]["sizes"] = "{{ store.sizes.shoe }}"
     with pytest.raises(FaqError, match="topics.sizes"):
         load(yaml.safe_dump(faq), tmp_path)
+
+
+def test_a_broken_topic_template_names_the_file(tmp_path):
+    """Found by the fuzzed-FAQ test: a topic's syntax error said only `topics.<name>`."""
+    import yaml
+
+    from bot.answers.faq import FaqBook, FaqError
+
+    faq = yaml.safe_load((PROJECT_ROOT / "data" / "faq.yml").read_text())
+    topic = next(iter(faq["topics"]))
+    faq["topics"][topic] = "{{ broken {"
+    path = tmp_path / "faq.yml"
+    path.write_text(yaml.safe_dump(faq, allow_unicode=True))
+    intents = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["intents"]
+    with pytest.raises(FaqError) as raised:
+        FaqBook.load(path, PROJECT_ROOT / "data" / "store.yml", intents)
+    assert str(path) in str(raised.value) and f"topics.{topic}" in str(raised.value)
