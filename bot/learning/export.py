@@ -9,13 +9,11 @@ Four files, each written only by this module (a file without our header is never
 - approved question -> answer pairs as transcripts JSON Lines for the BM25 index
   (`data/transcripts/reviewed.jsonl`);
 - conversations chosen by staff as Rasa test stories (`tests/reviewed_stories.yml`).
-- intents staff named in the review app, with their reviewed messages: added to `domain.yml`,
-  `data/reviewed_rules.yml` and, as unfilled answers, `data/faq.yml`
-  (`bot/learning/new_intent_files.py`).
+- intents staff named, with their reviewed messages: into `domain.yml`, `data/reviewed_rules.yml`
+  and, as unfilled answers, `data/faq.yml` (`bot/learning/new_intent_files.py`).
 
-Personal data is masked in everything written (`bot.learning.privacy`). Exporting again
-merges with what is there: nothing is added twice, and entries of conversations no longer in
-the log stay.
+Personal data is masked in everything written (`bot.learning.privacy`). Exporting again merges
+with what is there: nothing is added twice; entries of conversations no longer logged stay.
 """
 
 from __future__ import annotations
