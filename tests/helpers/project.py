@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
+# The tests' project is the package's own (re-exported).
+from bot.settings import PROJECT_ROOT as PROJECT_ROOT
 
 MESSENGER_APP_SECRET = "test-app-secret-0b7f"
 
