@@ -87,6 +87,12 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
             "warmup_ratio": 0.1,
             "max_seq_length": 64,
             "label_smoothing": 0.0,
+            # Measured on BANKING77 10-shot and left off (docs/benchmarks.md): layer-wise
+            # learning-rate decay (1.0 = off), R-Drop's KL weight (0 = off), averaging the
+            # weights of the last N epochs (0 = off).
+            "layer_decay": 1.0,
+            "r_drop_alpha": 0.0,
+            "average_last_epochs": 0,
             # Share of training texts replaced each epoch by a noisy copy (typos, lower case,
             # no punctuation, filler openers): bot/nlu/augmentation.py.
             "augmentation_probability": 0.3,
@@ -122,6 +128,12 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
         if not 0 <= float(config["validation_fraction"]) < 1:
             raise InvalidConfigException(
                 "BertIntentClassifier: 'validation_fraction' must be in [0, 1)."
+            )
+        if not 0 < float(config["layer_decay"]) <= 1:
+            raise InvalidConfigException("BertIntentClassifier: 'layer_decay' must be in (0, 1].")
+        if float(config["r_drop_alpha"]) < 0 or int(config["average_last_epochs"]) < 0:
+            raise InvalidConfigException(
+                "BertIntentClassifier: 'r_drop_alpha' and 'average_last_epochs' must be >= 0."
             )
         threshold = config["other_question_threshold"]
         if threshold is not None and not 0 < float(threshold) <= 1:
@@ -262,6 +274,9 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
             example_budget=int(self.config["example_budget"]),
             min_epochs=int(self.config["min_epochs"]),
             head_learning_rate_multiplier=float(self.config["head_learning_rate_multiplier"]),
+            layer_decay=float(self.config["layer_decay"]),
+            r_drop_alpha=float(self.config["r_drop_alpha"]),
+            average_last_epochs=int(self.config["average_last_epochs"]),
         )
         report = fine_tune(self.model, self.tokenizer, texts, label_list, settings, self.device)
         self.training_report = report

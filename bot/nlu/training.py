@@ -33,6 +33,7 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 from bot.nlu.augmentation import augment
 from bot.nlu.device import autocast_dtype
 from bot.nlu.sentence_model import SentenceClassifier
+from bot.nlu.training_levers import WeightAverage, layer_depth, r_drop_loss
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,13 @@ class TrainingSettings:
     min_epochs: int = 2
     # The intent head (new weights) learns this many times faster than the encoder.
     head_learning_rate_multiplier: float = 1.0
+    # Layer-wise learning-rate decay: each encoder layer below the top learns this factor
+    # slower (1.0 = off), so general lower layers move less than task-specific upper ones.
+    layer_decay: float = 1.0
+    # R-Drop: weight of the symmetric KL between two dropout passes of a batch (0 = off).
+    r_drop_alpha: float = 0.0
+    # Average the weights after each of the last N epochs (0 = keep the last weights).
+    average_last_epochs: int = 0
 
 
 @dataclass
@@ -215,22 +223,26 @@ def initialise_prototypes(
 
 
 def _parameter_groups(model: torch.nn.Module, settings: TrainingSettings) -> list[dict]:
-    """AdamW groups: no weight decay on biases and LayerNorm; the head at its own rate."""
+    """AdamW groups: no weight decay on biases and LayerNorm; the head at its own rate; with
+    `layer_decay` < 1, each encoder layer at a rate that shrinks with its depth."""
     no_decay = ("bias", "LayerNorm.weight")
     head = ("prototypes", "log_scale", "classifier.weight", "classifier.bias")
-    groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
+    num_layers = int(getattr(model.config, "num_hidden_layers", 0))
+    groups: dict[tuple[bool, bool, int], list[torch.nn.Parameter]] = {}
     for name, parameter in model.named_parameters():
         if parameter.requires_grad:
-            key = (name.endswith(no_decay) or name == "log_scale", name.endswith(head))
+            depth = layer_depth(name, num_layers) if settings.layer_decay != 1.0 else 0
+            key = (name.endswith(no_decay) or name == "log_scale", name.endswith(head), depth)
             groups.setdefault(key, []).append(parameter)
     return [
         {
             "params": parameters,
             "weight_decay": 0.0 if no_decay_group else settings.weight_decay,
             "lr": settings.learning_rate
-            * (settings.head_learning_rate_multiplier if head_group else 1.0),
+            * (settings.head_learning_rate_multiplier if head_group else 1.0)
+            * settings.layer_decay**depth,
         }
-        for (no_decay_group, head_group), parameters in groups.items()
+        for (no_decay_group, head_group, depth), parameters in groups.items()
     ]
 
 
@@ -296,6 +308,7 @@ def fine_tune(
     best_state: dict[str, torch.Tensor] | None = None
     best_key: tuple[float, float] | None = None
     epochs_without_improvement = 0
+    average = WeightAverage()
 
     progress = tqdm(
         range(epochs), desc="BertIntentClassifier", disable=not settings.show_progress_bar
@@ -308,7 +321,11 @@ def fine_tune(
             targets = batch.pop("labels")
             with _autocast(device, dtype):
                 logits = model(**batch).logits
-            loss = loss_function(logits.float(), targets)
+                loss = loss_function(logits.float(), targets)
+                if settings.r_drop_alpha > 0:
+                    loss = r_drop_loss(
+                        model, batch, logits.float(), targets, loss_function, settings.r_drop_alpha
+                    )
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
@@ -320,6 +337,8 @@ def fine_tune(
             seen += len(targets)
         report.epochs_run += 1
         report.losses.append(epoch_loss / max(seen, 1))
+        if epochs - report.epochs_run < settings.average_last_epochs:
+            average.add(model)
         postfix = {"loss": f"{report.losses[-1]:.3f}"}
 
         if validation_loader is not None:
@@ -337,6 +356,8 @@ def fine_tune(
             logger.info("Early stopping after %d epochs.", report.epochs_run)
             break
 
+    if average.count and best_state is None:
+        model.load_state_dict(average.state)
     if best_state is not None:
         model.load_state_dict(best_state)
         report.best_validation_accuracy = best_key[0] if best_key else None

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 from rasa.engine.graph import ExecutionContext, GraphSchema
-from rasa.engine.storage.resource import Resource
 from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -25,55 +24,19 @@ from bot.nlu.bert_intent_classifier import (
 from bot.nlu.device import autocast_dtype, choose_device
 from bot.nlu.sentence_model import SentenceClassifier
 from bot.nlu.training import TrainingSettings, epochs_for, initialise_prototypes, stratified_split
-from tests.helpers.tiny_bert import TOY_EXAMPLES, write_tiny_bert
-
-RESOURCE = Resource("bert_intent_classifier")
-
-
-def tiny_config(tiny_bert_dir: Path, **overrides) -> dict:
-    config = {
-        "model_name_or_path": str(tiny_bert_dir),
-        "epochs": 40,
-        "batch_size": 8,
-        "learning_rate": 3e-3,
-        "warmup_ratio": 0.0,
-        "show_progress_bar": False,
-        "device": "cpu",
-    }
-    return {**config, **overrides}
-
-
-def train_component(
-    tiny_bert_dir, model_storage, execution_context, training_data, **overrides
-) -> BertIntentClassifier:
-    component = BertIntentClassifier.create(
-        {**BertIntentClassifier.get_default_config(), **tiny_config(tiny_bert_dir, **overrides)},
-        model_storage,
-        RESOURCE,
-        execution_context,
-    )
-    component.train(training_data)
-    return component
-
-
-def load_component(model_storage, execution_context, tiny_bert_dir, **overrides):
-    return BertIntentClassifier.load(
-        {**BertIntentClassifier.get_default_config(), **tiny_config(tiny_bert_dir, **overrides)},
-        model_storage,
-        RESOURCE,
-        execution_context,
-    )
+from tests.helpers.tiny_bert import (
+    RESOURCE,
+    TOY_EXAMPLES,
+    load_component,
+    parse,
+    train_component,
+    write_tiny_bert,
+)
 
 
 @pytest.fixture()
 def trained(tiny_bert_dir, model_storage, execution_context, toy_training_data):
     return train_component(tiny_bert_dir, model_storage, execution_context, toy_training_data)
-
-
-def parse(component: BertIntentClassifier, text: str) -> Message:
-    message = Message(data={"text": text})
-    component.process([message])
-    return message
 
 
 def test_learns_the_training_data(trained):
