@@ -9,6 +9,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.bert_intent_classifier import BertIntentClassifier
+from bot.nlu.training import TrainingSettings
 
 TOY_EXAMPLES = {
     "track_order": [
@@ -117,3 +118,22 @@ def parse(component: BertIntentClassifier, text: str) -> Message:
     message = Message(data={"text": text})
     component.process([message])
     return message
+
+
+def training_settings(**overrides) -> TrainingSettings:
+    """Settings for calling the training loop directly: no hold-out, no progress bar."""
+    values = dict(
+        epochs=2,
+        batch_size=4,
+        learning_rate=1e-3,
+        weight_decay=0.01,
+        warmup_ratio=0.0,
+        max_seq_length=16,
+        validation_fraction=0.0,
+        min_examples_for_validation=200,
+        early_stopping_patience=0,
+        random_seed=0,
+        mixed_precision=False,
+        show_progress_bar=False,
+    )
+    return TrainingSettings(**{**values, **overrides})

@@ -23,13 +23,14 @@ from bot.nlu.bert_intent_classifier import (
 )
 from bot.nlu.device import autocast_dtype, choose_device
 from bot.nlu.sentence_model import SentenceClassifier
-from bot.nlu.training import TrainingSettings, epochs_for, initialise_prototypes, stratified_split
+from bot.nlu.training import epochs_for, initialise_prototypes, stratified_split
 from tests.helpers.tiny_bert import (
     RESOURCE,
     TOY_EXAMPLES,
     load_component,
     parse,
     train_component,
+    training_settings,
     write_tiny_bert,
 )
 
@@ -395,19 +396,12 @@ def test_unknown_architecture_is_refused(trained, model_storage, execution_conte
     ("examples", "expected"), [(100, 15), (385, 15), (770, 8), (1540, 4), (3000, 2), (50_000, 2)]
 )
 def test_epochs_follow_the_size_of_the_data(examples, expected):
-    settings = TrainingSettings(
+    settings = training_settings(
         epochs=15,
         batch_size=16,
         learning_rate=1e-4,
         weight_decay=0.0,
-        warmup_ratio=0.0,
         max_seq_length=32,
-        validation_fraction=0.0,
-        min_examples_for_validation=200,
-        early_stopping_patience=0,
-        random_seed=0,
-        mixed_precision=False,
-        show_progress_bar=False,
         epochs_by_data_size=True,
         example_budget=6_000,
         min_epochs=2,

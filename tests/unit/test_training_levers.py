@@ -9,32 +9,20 @@ from transformers import AutoModel
 
 from bot.nlu.bert_intent_classifier import BertIntentClassifier
 from bot.nlu.sentence_model import SentenceClassifier
-from bot.nlu.training import TrainingSettings, _parameter_groups
+from bot.nlu.training import _parameter_groups
 from bot.nlu.training_levers import WeightAverage, layer_depth, r_drop_loss
-from tests.helpers.tiny_bert import RESOURCE, TOY_EXAMPLES, parse, train_component
+from tests.helpers.tiny_bert import (
+    RESOURCE,
+    TOY_EXAMPLES,
+    parse,
+    train_component,
+    training_settings,
+)
 
 
 def tiny_classifier(tiny_bert_dir) -> SentenceClassifier:
     torch.manual_seed(0)
     return SentenceClassifier(AutoModel.from_pretrained(tiny_bert_dir), num_labels=3)
-
-
-def settings(**overrides) -> TrainingSettings:
-    values = dict(
-        epochs=2,
-        batch_size=4,
-        learning_rate=1e-3,
-        weight_decay=0.01,
-        warmup_ratio=0.0,
-        max_seq_length=16,
-        validation_fraction=0.0,
-        min_examples_for_validation=200,
-        early_stopping_patience=0,
-        random_seed=0,
-        mixed_precision=False,
-        show_progress_bar=False,
-    )
-    return TrainingSettings(**{**values, **overrides})
 
 
 def test_depth_counts_down_from_the_head_to_the_embeddings():
@@ -46,7 +34,8 @@ def test_depth_counts_down_from_the_head_to_the_embeddings():
 
 def test_layer_decay_slows_lower_layers_and_leaves_the_head_alone(tiny_bert_dir):
     model = tiny_classifier(tiny_bert_dir)
-    groups = _parameter_groups(model, settings(layer_decay=0.5, head_learning_rate_multiplier=4))
+    settings = training_settings(layer_decay=0.5, head_learning_rate_multiplier=4)
+    groups = _parameter_groups(model, settings)
     rate_of = {id(parameter): group["lr"] for group in groups for parameter in group["params"]}
     named = dict(model.named_parameters())
     assert rate_of[id(named["prototypes"])] == pytest.approx(4e-3)
@@ -57,7 +46,7 @@ def test_layer_decay_slows_lower_layers_and_leaves_the_head_alone(tiny_bert_dir)
     assert rate_of[id(bottom)] == pytest.approx(2.5e-4)
     assert rate_of[id(embeddings)] == pytest.approx(1.25e-4)
     # Off: one rate for the whole encoder.
-    plain = _parameter_groups(model, settings())
+    plain = _parameter_groups(model, training_settings())
     assert {group["lr"] for group in plain} == {1e-3}
 
 
