@@ -61,8 +61,6 @@ def contrastive_pair_stage(
     on the encoder, batch 16, learning rate 2e-5 (SetFit's body defaults)."""
     import torch
 
-    from bot.nlu.sentence_model import mean_pooling
-
     rng = random.Random(seed)
     by_label: dict[int, list[str]] = {}
     for text, label in zip(texts, targets, strict=True):
@@ -81,8 +79,7 @@ def contrastive_pair_stage(
         encoded = tokenizer(
             batch_texts, padding=True, truncation=True, max_length=64, return_tensors="pt"
         )
-        states = encoder(**encoded).last_hidden_state
-        return mean_pooling(states, encoded["attention_mask"])
+        return model.embed(**encoded)  # the classifier's own mean pooling
 
     encoder.train()
     for start in range(0, len(pairs), 16):

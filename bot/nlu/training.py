@@ -68,7 +68,8 @@ class TrainingSettings:
     layer_decay: float = 1.0
     # R-Drop: weight of the symmetric KL between two dropout passes of a batch (0 = off).
     r_drop_alpha: float = 0.0
-    # Average the weights after each of the last N epochs (0 = keep the last weights).
+    # Average the weights after each of the last N epochs (0 = keep the last weights);
+    # with early stopping the best epoch's weights are kept instead.
     average_last_epochs: int = 0
 
 
@@ -320,12 +321,13 @@ def fine_tune(
             batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
             targets = batch.pop("labels")
             with _autocast(device, dtype):
-                logits = model(**batch).logits
-                loss = loss_function(logits.float(), targets)
-                if settings.r_drop_alpha > 0:
+                logits = model(**batch).logits.float()
+                if settings.r_drop_alpha > 0:  # a second pass, under the same autocast
                     loss = r_drop_loss(
-                        model, batch, logits.float(), targets, loss_function, settings.r_drop_alpha
+                        model, batch, logits, targets, loss_function, settings.r_drop_alpha
                     )
+                else:
+                    loss = loss_function(logits, targets)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)

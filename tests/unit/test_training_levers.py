@@ -115,3 +115,21 @@ def test_out_of_range_lever_settings_are_refused(model_storage, execution_contex
             RESOURCE,
             execution_context,
         )
+
+
+def test_fine_tuning_ends_on_the_average_of_the_last_epochs(tiny_bert_dir):
+    """Same seed, same data: the averaged run must end on other weights than the plain one."""
+    from transformers import AutoTokenizer
+
+    from bot.nlu.training import fine_tune
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_bert_dir)
+    texts = [text for texts in TOY_EXAMPLES.values() for text in texts]
+    labels = [i for i, texts in enumerate(TOY_EXAMPLES.values()) for _ in texts]
+    final = {}
+    for last in (0, 2):
+        model = tiny_classifier(tiny_bert_dir)
+        settings = training_settings(epochs=3, average_last_epochs=last)
+        fine_tune(model, tokenizer, texts, labels, settings, torch.device("cpu"))
+        final[last] = model.prototypes.detach().clone()
+    assert not torch.allclose(final[0], final[2])
